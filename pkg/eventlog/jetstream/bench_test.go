@@ -1,0 +1,265 @@
+package jetstream_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/carelog/carelog/events"
+	"github.com/carelog/carelog/pkg/eventlog"
+	"github.com/carelog/carelog/pkg/eventlog/eventlogtest"
+	"github.com/carelog/carelog/pkg/eventlog/jetstream"
+	"github.com/carelog/carelog/pkg/natsserver"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+)
+
+// Benchmarks come in pairs, carelog and raw, under one name; `make bench`
+// prints each pair as one line with the ratio (cmd/benchreport).
+
+// BenchmarkAppend compares a durable Append through the port (seal, hash
+// chain, optimistic concurrency, dedupe id) with a raw js.Publish of an
+// event-sized message, both on an embedded node with SyncAlways.
+func BenchmarkAppend(b *testing.B) {
+	for _, writers := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("writers=%d/impl=carelog", writers), func(b *testing.B) {
+			_, nc := benchServer(b)
+			l, err := jetstream.Open(context.Background(), nc, jetstream.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var next atomic.Int64
+			runWriters(b, writers, func(w int) error {
+				rev := map[string]eventlog.Revision{}
+				for {
+					i := next.Add(1)
+					if i > int64(b.N) {
+						return nil
+					}
+					stream := fmt.Sprintf("patient.b-%d-%d", w, i%8)
+					res, err := l.Append(context.Background(), rev[stream], eventlogtest.Event(fmt.Sprintf("e-%d", i), stream, int(i)))
+					if err != nil {
+						return err
+					}
+					rev[stream] = eventlog.Revision(res.Sequence)
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("writers=%d/impl=raw", writers), func(b *testing.B) {
+			_, nc := benchServer(b)
+			if _, err := jetstream.Open(context.Background(), nc, jetstream.Config{}); err != nil {
+				b.Fatal(err)
+			}
+			js, _ := natsjs.New(nc)
+			body := sampleBody(b)
+			var next atomic.Int64
+			runWriters(b, writers, func(w int) error {
+				for {
+					i := next.Add(1)
+					if i > int64(b.N) {
+						return nil
+					}
+					if _, err := js.Publish(context.Background(), fmt.Sprintf("carelog.patient.b-%d-%d", w, i%8), body); err != nil {
+						return err
+					}
+				}
+			})
+		})
+	}
+}
+
+func runWriters(b *testing.B, writers int, fn func(w int) error) {
+	b.Helper()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errc := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- fn(w) }()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+}
+
+func sampleBody(b *testing.B) []byte {
+	e := eventlogtest.Event("e-1", "patient.p-1", 1)
+	if err := e.Seal(""); err != nil {
+		b.Fatal(err)
+	}
+	body, err := e.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return body
+}
+
+func benchServer(b *testing.B) (*natsserver.Server, *nats.Conn) {
+	b.Helper()
+	srv, err := natsserver.Start(natsserver.Config{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Shutdown)
+	nc, err := srv.Connect()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	return srv, nc
+}
+
+const replayEvents = 200_000
+
+var replayDir = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "carelog-replay-bench-")
+	if err != nil {
+		return "", err
+	}
+	return dir, populate(dir)
+})
+
+// populate writes replayEvents sealed, chained events over 10,000 patients.
+// It uses a plain nats-server without SyncAlways and async publishes: only
+// the stored data matters for the replay benchmark, not how fast it was
+// written.
+func populate(dir string) error {
+	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: filepath.Join(dir, "jetstream"), DontListen: true, NoSigs: true})
+	if err != nil {
+		return err
+	}
+	ns.Start()
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		return fmt.Errorf("populate: server not ready")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	if _, err := jetstream.Open(ctx, nc, jetstream.Config{}); err != nil {
+		return err
+	}
+	js, _ := natsjs.New(nc, natsjs.WithPublishAsyncMaxPending(4096))
+	last := map[string]string{}
+	for i := range replayEvents {
+		p := fmt.Sprintf("r-%d", i%10_000)
+		e := eventlogtest.Event(fmt.Sprintf("e-%d", i), events.PatientStream(p), i)
+		if err := e.Seal(last[p]); err != nil {
+			return err
+		}
+		last[p] = e.Hash
+		body, err := e.Encode()
+		if err != nil {
+			return err
+		}
+		if _, err := js.PublishAsync("carelog."+e.Stream, body); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(5 * time.Minute):
+		return fmt.Errorf("populate: publishes not acknowledged")
+	}
+	return nil
+}
+
+// BenchmarkReplay compares reading the whole log through the port (decode,
+// hash and chain verification) with a raw ordered consumer that only counts
+// messages. One op is one full replay of replayEvents events.
+func BenchmarkReplay(b *testing.B) {
+	replayUsed.Store(true) // TestMain removes the shared store at exit
+	dir, err := replayDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, replay func(*nats.Conn) (int, error)) {
+		srv, err := natsserver.Start(natsserver.Config{DataDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Shutdown()
+		nc, err := srv.Connect()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer nc.Close()
+		b.ResetTimer()
+		start := time.Now()
+		for range b.N {
+			n, err := replay(nc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n != replayEvents {
+				b.Fatalf("replayed %d events, want %d", n, replayEvents)
+			}
+		}
+		b.ReportMetric(float64(b.N*replayEvents)/time.Since(start).Seconds(), "events/s")
+	}
+	b.Run("impl=carelog", func(b *testing.B) {
+		run(b, func(nc *nats.Conn) (int, error) {
+			l, err := jetstream.Open(context.Background(), nc, jetstream.Config{})
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			for _, err := range l.ReadAll(context.Background(), 0) {
+				if err != nil {
+					return n, err
+				}
+				n++
+			}
+			return n, nil
+		})
+	})
+	b.Run("impl=raw", func(b *testing.B) {
+		run(b, func(nc *nats.Conn) (int, error) {
+			js, _ := natsjs.New(nc)
+			cons, err := js.OrderedConsumer(context.Background(), "CARELOG", natsjs.OrderedConsumerConfig{})
+			if err != nil {
+				return 0, err
+			}
+			msgs, err := cons.Messages(natsjs.PullMaxMessages(1024))
+			if err != nil {
+				return 0, err
+			}
+			defer msgs.Stop()
+			for n := 1; ; n++ {
+				if _, err := msgs.Next(); err != nil {
+					return n - 1, err
+				}
+				if n == replayEvents {
+					return n, nil
+				}
+			}
+		})
+	})
+}
+
+func cleanupReplayDir() {
+	if dir, err := replayDir(); err == nil && dir != "" {
+		os.RemoveAll(dir)
+	}
+}
+
+var replayUsed atomic.Bool
+
+func replayPopulated() bool { return replayUsed.Load() }

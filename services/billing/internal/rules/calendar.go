@@ -1,0 +1,271 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Month is a calendar month (a CCM service period, T3). Its JSON form is
+// "YYYY-MM". The zero Month is invalid and means "not set".
+type Month struct {
+	Year  int
+	Month time.Month
+}
+
+// ParseMonth parses "YYYY-MM".
+func ParseMonth(s string) (Month, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil {
+		return Month{}, fmt.Errorf("rules.ParseMonth: %q is not YYYY-MM", s)
+	}
+	return Month{t.Year(), t.Month()}, nil
+}
+
+// MustMonth is ParseMonth for constants in tables and tests; it panics on a
+// malformed literal.
+func MustMonth(s string) Month {
+	m, err := ParseMonth(s)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// IsZero reports whether m is unset.
+func (m Month) IsZero() bool { return m.Year == 0 && m.Month == 0 }
+
+func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
+
+// Index is a month count usable for ordering and arithmetic.
+func (m Month) Index() int { return m.Year*12 + int(m.Month) - 1 }
+
+func monthFromIndex(i int) Month { return Month{i / 12, time.Month(i%12 + 1)} }
+
+// AddMonths returns the month n months after m (n may be negative).
+func (m Month) AddMonths(n int) Month { return monthFromIndex(m.Index() + n) }
+
+// Before reports whether m is earlier than o.
+func (m Month) Before(o Month) bool { return m.Index() < o.Index() }
+
+// Start is local midnight of the first day of m in loc.
+func (m Month) Start(loc *time.Location) time.Time {
+	return time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, loc)
+}
+
+// End is local midnight of the first day of the next month (exclusive).
+func (m Month) End(loc *time.Location) time.Time {
+	return time.Date(m.Year, m.Month+1, 1, 0, 0, 0, 0, loc)
+}
+
+// FirstDay and LastDay are the month's first and last calendar dates.
+func (m Month) FirstDay() Date { return Date{m.Year, m.Month, 1} }
+
+// LastDay is the last calendar date of m (29 February in leap years).
+func (m Month) LastDay() Date {
+	t := time.Date(m.Year, m.Month+1, 0, 12, 0, 0, 0, time.UTC)
+	return Date{t.Year(), t.Month(), t.Day()}
+}
+
+// MarshalText implements encoding.TextMarshaler ("YYYY-MM").
+func (m Month) MarshalText() ([]byte, error) {
+	if m.IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler; "" is the zero Month.
+func (m *Month) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*m = Month{}
+		return nil
+	}
+	v, err := ParseMonth(string(b))
+	*m = v
+	return err
+}
+
+// Date is a civil calendar date with no time zone (date of death, date of
+// service). Its JSON form is "YYYY-MM-DD"; the zero Date means "not set".
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// ParseDate parses "YYYY-MM-DD".
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("rules.ParseDate: %q is not YYYY-MM-DD", s)
+	}
+	return Date{t.Year(), t.Month(), t.Day()}, nil
+}
+
+// DateOf is the calendar date of t in loc.
+func DateOf(t time.Time, loc *time.Location) Date {
+	y, m, d := t.In(loc).Date()
+	return Date{y, m, d}
+}
+
+// IsZero reports whether d is unset.
+func (d Date) IsZero() bool { return d == Date{} }
+
+func (d Date) String() string {
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+}
+
+// MonthOf is the calendar month d falls in.
+func (d Date) MonthOf() Month { return Month{d.Year, d.Month} }
+
+// AddDays returns d shifted by n days (calendar arithmetic, leap-year aware).
+func (d Date) AddDays(n int) Date {
+	t := time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC)
+	return Date{t.Year(), t.Month(), t.Day()}
+}
+
+// AddYears returns d shifted by n years; 29 February maps to 1 March.
+func (d Date) AddYears(n int) Date {
+	t := time.Date(d.Year+n, d.Month, d.Day, 12, 0, 0, 0, time.UTC)
+	return Date{t.Year(), t.Month(), t.Day()}
+}
+
+// Compare returns -1, 0 or +1 as d is before, equal to or after o.
+func (d Date) Compare(o Date) int {
+	a, b := d.key(), o.key()
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (d Date) key() int { return d.Year*10000 + int(d.Month)*100 + d.Day }
+
+// Midnight is the instant the date starts in loc. On a day whose midnight is
+// skipped by a DST change, it is the first instant of that day.
+func (d Date) Midnight(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
+// MarshalText implements encoding.TextMarshaler ("YYYY-MM-DD").
+func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler; "" is the zero Date.
+func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Date{}
+		return nil
+	}
+	v, err := ParseDate(string(b))
+	*d = v
+	return err
+}
+
+// The engine measures time in whole minutes since the Unix epoch: an entry's
+// start is truncated to its minute, and its end is start plus its minutes
+// (elapsed time, so DST changes neither add nor remove work).
+
+const (
+	minMinute int64 = math.MinInt64 / 2
+	maxMinute int64 = math.MaxInt64 / 2
+)
+
+func unixMinute(t time.Time) int64 {
+	s := t.Unix()
+	if s < 0 && s%60 != 0 {
+		return s/60 - 1
+	}
+	return s / 60
+}
+
+func minuteTime(m int64) time.Time { return time.Unix(m*60, 0) }
+
+// span is a half-open interval [lo, hi) of Unix minutes.
+type span struct{ lo, hi int64 }
+
+func (s span) len() int64 { return s.hi - s.lo }
+
+// spanSet is a sorted list of disjoint, non-empty spans.
+type spanSet []span
+
+func (ss spanSet) total() int64 {
+	var n int64
+	for _, s := range ss {
+		n += s.len()
+	}
+	return n
+}
+
+// add returns the union of ss and s.
+func (ss spanSet) add(s span) spanSet {
+	if s.len() <= 0 {
+		return ss
+	}
+	out := make(spanSet, 0, len(ss)+1)
+	placed := false
+	for _, x := range ss {
+		switch {
+		case x.hi < s.lo:
+			out = append(out, x)
+		case s.hi < x.lo:
+			if !placed {
+				out = append(out, s)
+				placed = true
+			}
+			out = append(out, x)
+		default:
+			s = span{min(s.lo, x.lo), max(s.hi, x.hi)}
+		}
+	}
+	if !placed {
+		out = append(out, s)
+	}
+	return out
+}
+
+// union returns ss ∪ other.
+func (ss spanSet) union(other spanSet) spanSet {
+	out := ss
+	for _, s := range other {
+		out = out.add(s)
+	}
+	return out
+}
+
+// cut splits ss into the parts outside w (kept) and inside w (removed).
+func (ss spanSet) cut(w spanSet) (kept, removed spanSet) {
+	for _, s := range ss {
+		rest := spanSet{s}
+		for _, x := range w {
+			var next spanSet
+			for _, r := range rest {
+				lo, hi := max(r.lo, x.lo), min(r.hi, x.hi)
+				if lo >= hi {
+					next = append(next, r)
+					continue
+				}
+				removed = removed.add(span{lo, hi})
+				if r.lo < lo {
+					next = append(next, span{r.lo, lo})
+				}
+				if hi < r.hi {
+					next = append(next, span{hi, r.hi})
+				}
+			}
+			rest = next
+		}
+		for _, r := range rest {
+			kept = kept.add(r)
+		}
+	}
+	return kept, removed
+}
