@@ -22,6 +22,7 @@ import (
 	"github.com/carelog/carelog/pkg/errs"
 	"github.com/carelog/carelog/pkg/httpapi"
 	"github.com/carelog/carelog/pkg/natsserver"
+	"github.com/carelog/carelog/pkg/openapi"
 	"github.com/carelog/carelog/pkg/testenv"
 )
 
@@ -87,7 +88,7 @@ func api(t *testing.T, st *auth.Store) (*echo.Echo, *bytes.Buffer) {
 	var logs bytes.Buffer
 	e := httpapi.NewEcho(slog.New(slog.NewJSONHandler(&logs, nil)))
 	v1 := e.Group("/v1", auth.Middleware(st))
-	auth.Routes(v1, st)
+	auth.Routes(v1, openapi.NewSpec(), st)
 	whoami := func(c echo.Context) error {
 		p, _ := auth.FromContext(c)
 		q, _ := auth.PrincipalFrom(c.Request().Context())

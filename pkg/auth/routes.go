@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carelog/carelog/pkg/httpapi"
+	"github.com/carelog/carelog/pkg/openapi"
 )
 
 // Routes mounts the token administration API (api/contract.md,
@@ -18,12 +19,13 @@ import (
 //
 // Creating a token is not idempotent (an Idempotency-Key is ignored): a
 // replay could not return the secret, which is not kept.
-func Routes(g *echo.Group, store *Store) {
+func Routes(g *echo.Group, spec *openapi.Spec, store *Store) {
 	h := handlers{store: store}
 	admin := Require(Admin)
-	g.POST("/tokens", h.create, admin)
-	g.GET("/tokens", h.list, admin)
-	g.DELETE("/tokens/:id", h.revoke, admin)
+	roles := []string{string(Admin)}
+	spec.Handle(g, http.MethodPost, "/tokens", h.create, openapi.Op{Summary: "Create an API token; the secret is shown once", Roles: roles, Request: createRequest{}, Response: Token{}, Status: http.StatusCreated}, admin)
+	spec.Handle(g, http.MethodGet, "/tokens", h.list, openapi.Op{Summary: "List API tokens (never their secrets)", Roles: roles, Response: listResponse{}}, admin)
+	spec.Handle(g, http.MethodDelete, "/tokens/:id", h.revoke, openapi.Op{Summary: "Revoke an API token at once", Roles: roles, Status: http.StatusNoContent}, admin)
 }
 
 type handlers struct{ store *Store }

@@ -111,29 +111,25 @@ func KindOf(err error) Kind {
 // errors, and errors with no message of their own, get a generic message so
 // that no internal detail (or patient data inside one) leaks to callers.
 func Public(err error) (k Kind, field, message string) {
-	var e *Error
-	if !errors.As(err, &e) {
+	// The outermost *Error classifies err, as in KindOf: a cause wrapped as
+	// Internal (or as another kind) must not surface with its own kind and
+	// message.
+	var outer *Error
+	if !errors.As(err, &outer) || outer.Kind == Internal {
 		return Internal, "", "internal error"
 	}
-	// Find the first *Error in the chain that has a message.
-	for cur := err; cur != nil; {
-		var ce *Error
-		if !errors.As(cur, &ce) {
+	// The first message in the chain of *Errors of that kind is the public one.
+	for e := outer; ; {
+		if e.Message != "" {
+			return outer.Kind, e.Field, e.Message
+		}
+		var inner *Error
+		if !errors.As(e.Err, &inner) || inner.Kind != outer.Kind {
 			break
 		}
-		if ce.Message != "" {
-			e = ce
-			break
-		}
-		cur = ce.Err
+		e = inner
 	}
-	switch {
-	case e.Kind == Internal:
-		return Internal, "", "internal error"
-	case e.Message == "":
-		return e.Kind, e.Field, defaultMessage[e.Kind]
-	}
-	return e.Kind, e.Field, e.Message
+	return outer.Kind, outer.Field, defaultMessage[outer.Kind]
 }
 
 var defaultMessage = map[Kind]string{

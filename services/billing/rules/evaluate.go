@@ -19,7 +19,6 @@ type evaluator struct {
 
 	blocking []Reason // not_billable gates
 	holds    []Reason
-	flags    []Flag
 
 	consent  consentState
 	carePlan carePlanState
@@ -82,7 +81,7 @@ func (e *evaluator) run() Evaluation {
 		UnbilledMinutes: pr.unbilled,
 		Lines:           []Line{},
 		Reasons:         []Reason{},
-		Flags:           append(append([]Flag{}, att.flags...), e.flags...),
+		Flags:           append([]Flag{}, att.flags...),
 		Excluded:        att.excluded,
 		RuleSetVersion:  RuleSetVersion,
 	}
@@ -131,10 +130,6 @@ func (e *evaluator) block(code ReasonCode, format string, args ...any) {
 
 func (e *evaluator) hold(code ReasonCode, format string, args ...any) {
 	e.holds = append(e.holds, Reason{Code: code, Message: fmt.Sprintf(format, args...)})
-}
-
-func (e *evaluator) flag(code ReasonCode, format string, args ...any) {
-	e.flags = append(e.flags, Flag{Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 // shortfallReason explains a month that passed every gate but produced no

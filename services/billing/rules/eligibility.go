@@ -435,9 +435,10 @@ func (e *evaluator) checkDeath() {
 type complexity struct {
 	// documented: moderate/high MDM by the billing practitioner this month.
 	documented bool
-	// designated: the patient is on complex CCM (documented, or MDM by
-	// another practitioner this month, or moderate/high in the latest earlier
-	// month with no low decision this month).
+	// designated: the patient is on complex CCM without that record: a
+	// moderate/high decision by another practitioner or a decision with no
+	// level this month, or moderate/high in the latest earlier month with no
+	// decision this month. An explicit "low" this month means non-complex.
 	designated bool
 	eventID    string
 	level      string
@@ -454,27 +455,26 @@ func (e *evaluator) decisionMonth(d ComplexityDecision) Month {
 
 func (e *evaluator) complexity() complexity {
 	var cx complexity
-	lowThisMonth := false
+	thisMonth := false
 	var prior *ComplexityDecision
 	for i, d := range e.f.Complexity {
 		m := e.decisionMonth(d)
 		switch {
 		case m == e.month && complexLevel(d.Level) && e.forBillingPractitioner(d.PractitionerNPI):
-			cx.documented, cx.designated = true, true
+			thisMonth, cx.documented, cx.designated = true, true, true
 			if cx.eventID == "" || d.Level == MDMHigh {
 				cx.eventID, cx.level = d.EventID, d.Level
 			}
-		case m == e.month && complexLevel(d.Level):
-			cx.designated = true
 		case m == e.month:
-			lowThisMonth = true
+			thisMonth = true
+			cx.designated = cx.designated || d.Level != MDMLow
 		case m.Before(e.month):
 			if prior == nil || e.decisionMonth(*prior).Before(m) {
 				prior = &e.f.Complexity[i]
 			}
 		}
 	}
-	if !cx.designated && !lowThisMonth && prior != nil && complexLevel(prior.Level) {
+	if !thisMonth && prior != nil && complexLevel(prior.Level) {
 		cx.designated = true
 	}
 	return cx

@@ -295,18 +295,11 @@ func (e *evaluator) dayRange(d1, d2 Date) span {
 	return span{unixMinute(d1.Midnight(e.loc)), unixMinute(d2.AddDays(1).Midnight(e.loc))}
 }
 
-// lastDayOf is the local date of an interval's end; an end exactly at local
-// midnight belongs to the day before.
-func (e *evaluator) lastDayOf(end time.Time) Date {
-	d := DateOf(end, e.loc)
-	if end.Equal(d.Midnight(e.loc)) {
-		return d.AddDays(-1)
-	}
-	return d
-}
-
-// inpatientDays are the local days of hospital and SNF stays, admission and
-// discharge days included; an open stay runs to the end of the month (X12).
+// inpatientDays are the local days of hospital and SNF stays, counted as
+// Medicare Part A counts inpatient days (A6 "inpatient/SNF-Part-A days"):
+// the admission day up to, not including, the discharge day; a stay that
+// begins and ends on one day is that day; an open stay runs to month end
+// (X12).
 func (e *evaluator) inpatientDays() spanSet {
 	var ss spanSet
 	for _, en := range e.f.Encounters {
@@ -315,7 +308,7 @@ func (e *evaluator) inpatientDays() spanSet {
 		}
 		first, last := DateOf(en.Start, e.loc), e.month.LastDay()
 		if !en.End.IsZero() {
-			last = e.lastDayOf(en.End)
+			last = DateOf(en.End, e.loc).AddDays(-1)
 		}
 		if last.Compare(first) < 0 {
 			last = first
@@ -418,8 +411,8 @@ func (e *evaluator) checkLate(r *entryRef, att *attribution) {
 	limit := time.Duration(e.p.LateEntryDays) * 24 * time.Hour
 	if late := r.e.RecordedAt.Sub(end); late > limit {
 		att.flags = append(att.flags, Flag{FlagLateEntry, fmt.Sprintf(
-			"entry %s was recorded %d days after the work (policy: %d days)",
-			r.e.ID, int(late/(24*time.Hour)), e.p.LateEntryDays)})
+			"entry %s was recorded %.1f days after the work ended (policy: %d days)",
+			r.e.ID, late.Hours()/24, e.p.LateEntryDays)})
 	}
 }
 

@@ -176,6 +176,10 @@ func TestComplexityAndPathways(t *testing.T) {
 			f.TimeEntries = staffMinutes(70)
 			f.Complexity = []ComplexityDecision{complexMDM(MDMHigh, drB)}
 		}, want{status: onHold, lines: "99490×1 99439×2", reasons: []ReasonCode{ReasonComplexityNotDocumented}}},
+		{"T11 a complexity record without a level this month: designated, not documented", func(f *Facts) {
+			f.TimeEntries = staffMinutes(70)
+			f.Complexity = []ComplexityDecision{{Month: MustMonth("2025-03"), PractitionerNPI: drA}}
+		}, want{status: onHold, lines: "99490×1 99439×2", reasons: []ReasonCode{ReasonComplexityNotDocumented}}},
 		{"T11 low MDM this month is non-complex", func(f *Facts) {
 			f.TimeEntries = staffMinutes(100)
 			f.Complexity = []ComplexityDecision{prior, complexMDM(MDMLow, drA)}
@@ -334,10 +338,13 @@ func TestVisitsAndOtherPrograms(t *testing.T) {
 			f.Encounters = append(f.Encounters, Encounter{ID: "v-g", Kind: EncounterOfficeVisit, PractitionerNPI: drA, Start: at("2025-03-03T09:00"), G0506: true})
 			f.TimeEntries = one(md("m1", "2025-03-03T09:10", 20, inEncounter("v-g")), rn("r1", "2025-03-10T10:00", 20))
 		}, want{status: billable, lines: "99490×1", counted: n(20), excluded: map[ReasonCode]int{ExcludedDuringBilledVisit: 20}, flags: []ReasonCode{}}},
-		{"X12 inpatient days excluded (A6), admission and discharge days included", both(addEnc(stay(EncounterInpatientStay, "2025-03-10T14:00", "2025-03-12T11:00")),
-			entries(one(rn("r1", "2025-03-10T09:00", 10), rn("r2", "2025-03-12T16:00", 10), rn("r3", "2025-03-13T10:00", 20)))),
+		{"X12 A6 Part A days: the admission day is inpatient, the discharge day is not", both(addEnc(stay(EncounterInpatientStay, "2025-03-10T14:00", "2025-03-12T11:00")),
+			entries(one(rn("r1", "2025-03-10T09:00", 10), rn("r2", "2025-03-11T16:00", 10), rn("r3", "2025-03-12T09:00", 20)))),
 			want{status: billable, lines: "99490×1", counted: n(20), excluded: map[ReasonCode]int{ExcludedInpatientStay: 20}}},
-		{"X12 a stay ending at midnight does not cover the next day", both(addEnc(stay(EncounterSNFStay, "2025-03-10T00:00", "2025-03-12T00:00")),
+		{"X12 a stay within one day is that day", both(addEnc(stay(EncounterInpatientStay, "2025-03-10T08:00", "2025-03-10T20:00")),
+			entries(one(rn("r1", "2025-03-10T21:00", 10), rn("r2", "2025-03-11T09:00", 20)))),
+			want{status: billable, lines: "99490×1", counted: n(20), excluded: map[ReasonCode]int{ExcludedInpatientStay: 10}}},
+		{"X12 a stay ending at midnight (date-only discharge) covers the days before it", both(addEnc(stay(EncounterSNFStay, "2025-03-10T00:00", "2025-03-12T00:00")),
 			entries(one(rn("r1", "2025-03-11T09:00", 10), rn("r2", "2025-03-12T09:00", 20)))),
 			want{status: billable, lines: "99490×1", counted: n(20), excluded: map[ReasonCode]int{ExcludedInpatientStay: 10}}},
 		{"X12 an open SNF stay runs to month end", both(addEnc(stay(EncounterSNFStay, "2025-03-20T12:00", "")),
@@ -554,6 +561,12 @@ func TestEligibilityAndCarePlan(t *testing.T) {
 			f.Conditions = f.Conditions[:1]
 			f.TimeEntries = one(rn("r1", "2025-03-05T10:00", 30, tags(ProgramPCM, ProgramCCM)))
 		}, want{status: billable, lines: "99426×1", program: ProgramPCM}},
+		{"program: PCM-tagged time picks PCM even for a CCM-eligible patient", func(f *Facts) {
+			f.TimeEntries = one(rn("r1", "2025-03-05T10:00", 30, tags(ProgramPCM)))
+		}, want{status: billable, lines: "99426×1", program: ProgramPCM}},
+		{"program: a PCM consent alone picks PCM when tags do not decide", func(f *Facts) {
+			f.Consents[0].Program = ProgramPCM
+		}, want{status: notBillable, reasons: []ReasonCode{ReasonBelowThreshold}, program: ProgramPCM, pathway: PathwayPCMStaff}},
 		{"program: forced CCM for a one-condition patient", func(f *Facts) {
 			f.Conditions = f.Conditions[:1]
 			f.Program = ProgramCCM

@@ -93,3 +93,13 @@ func TestFactsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestMissingCarePlanElements(t *testing.T) {
+	if got := MissingCarePlanElements(CarePlanElements); len(got) != 0 {
+		t.Errorf("complete plan: got %v, want none", got)
+	}
+	got := MissingCarePlanElements([]string{"problem_list"})
+	if len(got) != len(CarePlanElements)-1 || got[0] != "expected_outcome_and_prognosis" {
+		t.Errorf("got %v, want every element but problem_list", got)
+	}
+}

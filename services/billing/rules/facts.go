@@ -95,6 +95,18 @@ var CarePlanElements = []string{
 	"periodic_review",
 }
 
+// MissingCarePlanElements returns the CarePlanElements (CP2) not in present,
+// in list order: what CarePlan.MissingElements should hold.
+func MissingCarePlanElements(present []string) []string {
+	var out []string
+	for _, el := range CarePlanElements {
+		if !contains(present, el) {
+			out = append(out, el)
+		}
+	}
+	return out
+}
+
 // Medical decision making levels (contract.md, complexity; T11).
 const (
 	MDMLow      = "low"

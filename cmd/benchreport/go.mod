@@ -1,0 +1,3 @@
+module github.com/carelog/carelog/cmd/benchreport
+
+go 1.26.0

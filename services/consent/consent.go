@@ -1,0 +1,56 @@
+// Package consent is the consent service: practice settings, practitioners, patients, their chronic conditions, and CCM/PCM consent with its revocation (ccm-rules.md §4.1).
+//
+// The service exports Config, New, Routes, Run and Close for its own binary
+// and the all-in-one (STYLE.md rule 2); everything else lives in internal/.
+// Its endpoints arrive with their own issue; until then it mounts none.
+package consent
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/carelog/carelog/pkg/eventlog"
+	"github.com/carelog/carelog/pkg/openapi"
+)
+
+// Config configures the service.
+type Config struct{}
+
+// Validate reports every configuration problem at once.
+func (Config) Validate() error { return nil }
+
+// Deps are the service's collaborators, owned by the caller.
+type Deps struct {
+	Log    eventlog.Log
+	Logger *slog.Logger
+	Spec   *openapi.Spec
+}
+
+// Service is the consent service.
+type Service struct {
+	cfg  Config
+	deps Deps
+}
+
+// New returns the service; it starts nothing.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, deps: deps}, nil
+}
+
+// Routes mounts the service's endpoints on g (mounted at /v1, behind
+// authentication).
+func (s *Service) Routes(g *echo.Group) {}
+
+// Run runs the service's background work until ctx is done.
+func (s *Service) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// Close releases the service's resources.
+func (s *Service) Close() error { return nil }
