@@ -1,6 +1,8 @@
 # Thin targets that loop over the workspace's modules (go list -m), so a new
 # module needs no Makefile edit (STYLE.md rule 21).
 
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO          ?= go
 MODULES     := $(shell $(GO) list -m -f '{{.Dir}}')
 DATA_DIR    ?= ./carelog-data
@@ -30,7 +32,7 @@ test:
 bench:
 	@mkdir -p .bench
 	@set -e; : > .bench/raw.txt; for d in $(MODULES); do (cd $$d && $(GO) test -run '^$$' -bench . $(BENCHFLAGS) ./... | tee -a $(CURDIR)/.bench/raw.txt >&2); done
-	@$(GO) run ./cmd/benchreport $(BENCHMIN) < .bench/raw.txt | tee .bench/report.txt
+	@$(GO) run ./cmd/benchreport -q $(BENCHMIN) < .bench/raw.txt | tee .bench/report.txt
 
 ## lint: go vet and staticcheck (pinned) on every module, gofmt on the tree
 lint:

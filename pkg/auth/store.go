@@ -92,6 +92,18 @@ func (p Principal) Allowed(roles ...Role) bool {
 // Option configures a Store.
 type Option func(*Store) error
 
+// WithReplicas sets the replication factor of the token bucket when this
+// store creates it (default 1; 3 on a NATS cluster).
+func WithReplicas(n int) Option {
+	return func(s *Store) error {
+		if n < 0 || n > 5 {
+			return errs.Field("auth.WithReplicas", "replicas", "must be between 1 and 5")
+		}
+		s.replicas = n
+		return nil
+	}
+}
+
 // WithStaticAdmin makes token an admin token for this process, as main does
 // with CARELOG_ADMIN_TOKEN. Only its SHA-256 is kept. An empty token is
 // ignored, so main can pass the environment value as it is; a non-empty one
@@ -116,6 +128,7 @@ type Store struct {
 	kv         jetstream.KeyValue
 	clock      func() time.Time
 	staticHash []byte
+	replicas   int
 
 	mu       sync.RWMutex
 	index    map[string]*entry
@@ -156,7 +169,7 @@ func OpenStore(ctx context.Context, js jetstream.JetStream, clock func() time.Ti
 			return nil, err
 		}
 	}
-	kv, err := openBucket(ctx, js)
+	kv, err := openBucket(ctx, js, s.replicas)
 	if err != nil {
 		return nil, errs.Wrap(op, errs.Unavailable, err)
 	}
@@ -184,7 +197,7 @@ func OpenStore(ctx context.Context, js jetstream.JetStream, clock func() time.Ti
 	}
 }
 
-func openBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+func openBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, Bucket)
 	if !errors.Is(err, jetstream.ErrBucketNotFound) {
 		return kv, err
@@ -196,6 +209,7 @@ func openBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue
 		Description: "Carelog API tokens (hashed)",
 		History:     5,
 		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
 	})
 	if errors.Is(err, jetstream.ErrBucketExists) { // another process won the race
 		return js.KeyValue(ctx, Bucket)

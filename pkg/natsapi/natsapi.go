@@ -63,7 +63,10 @@ func (c Command) Params() []string {
 // Server is a set of command subscriptions.
 type Server struct {
 	subs []*nats.Subscription
-	wg   sync.WaitGroup
+	// ended[i] is closed when subs[i]'s message loop has ended: drained, or
+	// its connection closed. The loop runs the handler, so no request of
+	// that subscription is in progress any more.
+	ended []chan struct{}
 }
 
 // Serve subscribes every command on nc and dispatches requests to h.
@@ -71,25 +74,37 @@ func Serve(nc *nats.Conn, h http.Handler, cmds []Command) (*Server, error) {
 	s := &Server{}
 	for _, c := range cmds {
 		sub, err := nc.QueueSubscribe(c.Subject, QueueGroup, func(m *nats.Msg) {
-			s.wg.Add(1)
-			defer s.wg.Done()
 			s.handle(h, c, m)
 		})
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("natsapi: subscribe %s: %w", c.Subject, err)
 		}
+		ended := make(chan struct{})
+		var once sync.Once
+		end := func(string) { once.Do(func() { close(ended) }) }
+		sub.SetClosedHandler(end)
+		if !sub.IsValid() {
+			end("") // closed before the handler was set, which then never runs
+		}
 		s.subs = append(s.subs, sub)
+		s.ended = append(s.ended, ended)
 	}
 	return s, nil
 }
 
-// Close drains the subscriptions and waits for requests in progress.
+// Close drains the subscriptions and returns once every request delivered
+// to them (in progress or waiting in the subscription) has been handled and
+// answered. (Drain itself is asynchronous: returning earlier would let the
+// caller close the connection under requests already taken from the queue
+// group, which would then never be answered.)
 func (s *Server) Close() error {
 	for _, sub := range s.subs {
-		sub.Drain()
+		sub.Drain() // fails only when the subscription or connection is already closed
 	}
-	s.wg.Wait()
+	for _, ended := range s.ended {
+		<-ended
+	}
 	return nil
 }
 
@@ -115,7 +130,7 @@ func request(c Command, m *nats.Msg) (*http.Request, error) {
 		if v == "" {
 			return nil, errs.Field("natsapi", name, "is required for %s", c.Subject)
 		}
-		path = strings.Replace(path, ":"+p, url.PathEscape(v), 1)
+		path = strings.Replace(path, ":"+p, escapeSegment(v), 1)
 	}
 	req, err := http.NewRequestWithContext(context.Background(), c.Method, path, bytes.NewReader(m.Data))
 	if err != nil {
@@ -129,6 +144,18 @@ func request(c Command, m *nats.Msg) (*http.Request, error) {
 		}
 	}
 	return req, nil
+}
+
+// escapeSegment writes v as one path segment escaped only where net/url
+// must escape it, so that the router routes on the decoded path and the
+// handler's path parameter is v itself, as for an HTTP client that writes
+// the URL the same way. (url.PathEscape also escapes ',' and ';', which
+// makes net/url keep the raw path; echo then routes on it and hands the
+// handler the still-escaped value.) A '/' has to stay escaped to remain
+// inside the segment, so such a value reaches echo's handler escaped, as
+// the same request over HTTP would.
+func escapeSegment(v string) string {
+	return strings.ReplaceAll((&url.URL{Path: v}).EscapedPath(), "/", "%2F")
 }
 
 func reply(m *nats.Msg, status int, body []byte) {

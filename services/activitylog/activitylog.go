@@ -8,10 +8,12 @@ package activitylog
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/carelog/carelog/pkg/eventlog"
+	"github.com/carelog/carelog/pkg/natsapi"
 	"github.com/carelog/carelog/pkg/openapi"
 )
 
@@ -26,6 +28,8 @@ type Deps struct {
 	Log    eventlog.Log
 	Logger *slog.Logger
 	Spec   *openapi.Spec
+	// Now is the service clock (time.Now in production, pinned in tests).
+	Now func() time.Time
 }
 
 // Service is the activitylog service.
@@ -45,6 +49,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // Routes mounts the service's endpoints on g (mounted at /v1, behind
 // authentication).
 func (s *Service) Routes(g *echo.Group) {}
+
+// Commands lists the NATS command subjects served by the same handlers as
+// the HTTP routes (pkg/natsapi).
+func (s *Service) Commands() []natsapi.Command { return nil }
 
 // Run runs the service's background work until ctx is done.
 func (s *Service) Run(ctx context.Context) error {

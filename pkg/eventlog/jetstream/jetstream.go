@@ -49,8 +49,9 @@ type Config struct {
 	// appends (default 2h). Services also keep their own idempotency indexes
 	// for retries beyond it.
 	DuplicateWindow time.Duration
-	// Replicas is the stream's replication factor (default 1; use 3 on a
-	// cluster: a single node relies on SyncAlways instead).
+	// Replicas is the stream's replication factor when Open creates it
+	// (default 1; use 3 on a cluster: a single node relies on SyncAlways
+	// instead). Zero keeps an existing stream's replicas.
 	Replicas int
 }
 
@@ -93,6 +94,7 @@ const maxTips = 1 << 20
 // Open creates the stream if needed (or checks an existing one keeps the
 // immutability settings) and returns the log. nc stays owned by the caller.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Log, error) {
+	keepReplicas := cfg.Replicas == 0
 	cfg.defaults()
 	js, err := natsjs.New(nc)
 	if err != nil {
@@ -120,6 +122,11 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Log, error) {
 		AllowDirect:       true,
 		Duplicates:        cfg.DuplicateWindow,
 		Replicas:          cfg.Replicas,
+	}
+	if keepReplicas {
+		if existing, err := js.Stream(ctx, cfg.Stream); err == nil {
+			sc.Replicas = existing.CachedInfo().Config.Replicas
+		}
 	}
 	stream, err := js.CreateOrUpdateStream(ctx, sc)
 	if err != nil {

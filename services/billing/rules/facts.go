@@ -79,19 +79,23 @@ const (
 	CarePlanDiseaseSpecific = "disease_specific"
 )
 
-// CarePlanElements is the CMS element list of a comprehensive care plan
-// (CP2), for callers that compute CarePlan.MissingElements.
+// CarePlanElements are the CP2 elements a comprehensive care plan must carry,
+// for callers that compute CarePlan.MissingElements. The source of truth is
+// services/careplan/plan.RequiredElements (which also decides that a
+// disease_specific plan does not need community_resources, and which of
+// CP2's "typical" elements are optional: cognitive_and_functional_assessment,
+// environmental_evaluation, caregiver_assessment). This module cannot import
+// it, so the names are repeated here in the same order, and a test in
+// services/careplan/plan fails when the two lists drift: change both together.
 var CarePlanElements = []string{
 	"problem_list",
 	"expected_outcome_and_prognosis",
 	"measurable_treatment_goals",
-	"cognitive_and_functional_assessment",
 	"symptom_management",
 	"planned_interventions",
 	"medication_management",
-	"environmental_evaluation",
-	"caregiver_assessment",
-	"coordination_with_outside_resources",
+	"community_resources",
+	"coordination_with_other_providers",
 	"periodic_review",
 }
 

@@ -22,6 +22,9 @@ type Config struct {
 	// NATSListen exposes the embedded NATS server on this address; clients
 	// authenticate with a Carelog token.
 	NATSListen string
+	// Replicas is the replication factor of the event log stream and the
+	// token bucket when Carelog creates them (1 embedded; 3 on a cluster).
+	Replicas int
 	// PostgresURL switches projections to PostgreSQL; "" keeps them in memory.
 	PostgresURL string
 	// AdminToken is honoured as an admin bearer token (CARELOG_ADMIN_TOKEN).
@@ -81,6 +84,12 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.PostgresURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			errs = append(errs, errors.New("--postgres-url must be a postgres:// URL"))
 		}
+	}
+	if c.Replicas < 0 || c.Replicas > 5 {
+		errs = append(errs, errors.New("--replicas must be between 1 and 5"))
+	}
+	if c.NATSURL == "" && c.Replicas > 1 {
+		errs = append(errs, errors.New("--replicas above 1 needs a NATS cluster (--nats-url); the embedded node relies on fsync per write"))
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("shutdown timeout must not be negative"))

@@ -51,6 +51,7 @@ CARELOG_NATS_TOKEN authenticates to an external NATS server.`,
 	f.StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir, "directory of the embedded NATS JetStream store")
 	f.StringVar(&cfg.NATSURL, "nats-url", "", "use this external NATS server instead of the embedded one")
 	f.StringVar(&cfg.NATSListen, "nats-listen", "", "expose the embedded NATS server on this address (clients authenticate with a Carelog token)")
+	f.IntVar(&cfg.Replicas, "replicas", 0, "replicas of the event log stream and token bucket when created (3 on a NATS cluster)")
 	f.StringVar(&cfg.PostgresURL, "postgres-url", "", "keep projections in this PostgreSQL database (env CARELOG_POSTGRES_URL) instead of memory")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "bound on draining in-flight requests at shutdown (default 15s)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

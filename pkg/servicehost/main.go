@@ -1,0 +1,96 @@
+package servicehost
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/carelog/carelog/pkg/auth"
+	"github.com/carelog/carelog/pkg/eventlog"
+	"github.com/carelog/carelog/pkg/eventlog/jetstream"
+	"github.com/carelog/carelog/pkg/openapi"
+)
+
+// Deps are what Main hands a service's constructor.
+type Deps struct {
+	Log    eventlog.Log
+	Logger *slog.Logger
+	Spec   *openapi.Spec
+}
+
+// Main is the body of a service's own binary (services/<name>/cmd/...): it
+// runs one service against an external NATS server, with the same HTTP
+// conventions, authentication and NATS commands as the all-in-one binary.
+// args are the command-line arguments without the program name; getenv
+// reads CARELOG_NATS_TOKEN and CARELOG_ADMIN_TOKEN. It returns the exit
+// code.
+func Main(name string, args []string, stderr io.Writer, getenv func(string) string, build func(Deps) (Service, error)) int {
+	fs := flag.NewFlagSet("carelog-"+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
+	natsURL := fs.String("nats-url", "", "NATS server holding the Carelog event log (required)")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil || *natsURL == "" {
+		fmt.Fprintln(stderr, "carelog-"+name+": --nats-url is required and --log-level must be debug, info, warn or error")
+		return 2
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("service", name)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, name, *addr, *natsURL, getenv, logger, build); err != nil {
+		logger.Error("carelog-"+name+" failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func run(ctx context.Context, name, addr, natsURL string, getenv func(string) string, logger *slog.Logger, build func(Deps) (Service, error)) error {
+	opts := []nats.Option{nats.Name("carelog-" + name), nats.MaxReconnects(-1)}
+	if t := getenv("CARELOG_NATS_TOKEN"); t != "" {
+		opts = append(opts, nats.Token(t))
+	}
+	nc, err := nats.Connect(natsURL, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS: %w", err)
+	}
+	defer nc.Close()
+	log, err := jetstream.Open(ctx, nc, jetstream.Config{})
+	if err != nil {
+		return err
+	}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		return err
+	}
+	tokens, err := auth.OpenStore(ctx, js, time.Now, auth.WithStaticAdmin(getenv("CARELOG_ADMIN_TOKEN")))
+	if err != nil {
+		return err
+	}
+	defer tokens.Close()
+	spec := openapi.NewSpec()
+	h := New(Config{Addr: addr, Title: "Carelog " + name + " API"}, logger, nc, log, tokens, spec)
+	defer h.Close()
+	svc, err := build(Deps{Log: log, Logger: logger, Spec: spec})
+	if err != nil {
+		return err
+	}
+	if err := h.Mount(svc); err != nil {
+		return err
+	}
+	if err := h.Listen(); err != nil {
+		return err
+	}
+	return h.Run(ctx, "nats", "external")
+}

@@ -1,0 +1,94 @@
+package domain
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/carelog/carelog/pkg/errs"
+)
+
+// The parsers below turn a request's text into the values of an event
+// payload, naming the field when the text is malformed. Handlers call them
+// while mapping a request; the decide functions then check the values.
+
+// ParseTime parses a required instant: RFC 3339 with an offset ("Z" or
+// "+01:00"), the contract's time format. The offset is kept: it records the
+// local time of care.
+func ParseTime(op, field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, errs.Field(op, field, "is required")
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, errs.Field(op, field, "must be an RFC 3339 time with an offset, such as 2025-03-14T09:30:00-05:00")
+	}
+	return t, nil
+}
+
+// ParseDate parses a calendar date YYYY-MM-DD.
+func ParseDate(op, field, v string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, v)
+	if len(v) != len(time.DateOnly) || err != nil {
+		return time.Time{}, errs.Field(op, field, "must be a date YYYY-MM-DD")
+	}
+	return t, nil
+}
+
+// ParseMonth parses a required service month YYYY-MM (UTC midnight of its
+// first day).
+func ParseMonth(op, field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, errs.Field(op, field, "is required")
+	}
+	t, err := time.Parse("2006-01", v)
+	if len(v) != len("2006-01") || err != nil {
+		return time.Time{}, errs.Field(op, field, "must be a month YYYY-MM")
+	}
+	return t, nil
+}
+
+// Bool returns a required boolean, which a request carries as *bool so that
+// an absent field is told from false.
+func Bool(op, field string, v *bool) (bool, error) {
+	if v == nil {
+		return false, errs.Field(op, field, "is required (true or false)")
+	}
+	return *v, nil
+}
+
+// ValidNPI reports whether s is a National Provider Identifier: 10 digits
+// whose last is the Luhn check digit of the first nine prefixed with 80840
+// (the NPI standard, 45 CFR 162.406). The consent service has its own copy;
+// they are to be merged into one shared helper.
+func ValidNPI(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	full := "80840" + s
+	sum, double := 0, false
+	for i := len(full) - 1; i >= 0; i-- {
+		d := int(full[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// icd10CM is the shape of an ICD-10-CM code with its dot: a letter other than
+// U, two characters, then up to four after the dot. It checks the form, not
+// that the code exists in the year's code set.
+var icd10CM = regexp.MustCompile(`^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$`)
+
+// ValidICD10CM reports whether s has the form of an ICD-10-CM code.
+func ValidICD10CM(s string) bool { return icd10CM.MatchString(s) }
