@@ -294,6 +294,7 @@ func TestLogsCarryNoPatientData(t *testing.T) {
 	p := serve(t, t.TempDir(), []string{"CARELOG_ADMIN_TOKEN=" + adminToken})
 	const secret = "p-Margaret-Hale-1947"
 	p.do("GET", "/v1/patients/"+secret+"?mrn=MRN-99812", adminToken, nil)
+	p.do("GET", "/v1/no-such-route/"+secret, adminToken, nil)
 	p.do("POST", "/v1/tokens", adminToken, `{"role":"clinician","name":"`+secret+`"}`)
 	p.stop()
 	for _, s := range []string{secret, "MRN-99812", adminToken} {
@@ -301,8 +302,10 @@ func TestLogsCarryNoPatientData(t *testing.T) {
 			t.Errorf("logs contain %q:\n%s", s, p.Stderr())
 		}
 	}
-	if !strings.Contains(p.Stderr(), `"route":"(unmatched)"`) && !strings.Contains(p.Stderr(), `"route":"/v1/*"`) {
-		t.Errorf("got no access-log line for the unmatched request:\n%s", p.Stderr())
+	for _, route := range []string{`"route":"/v1/patients/:id"`, `"route":"(unmatched)"`} {
+		if !strings.Contains(p.Stderr(), route) && !strings.Contains(p.Stderr(), `"route":"/v1/*"`) {
+			t.Errorf("got no access-log line with %s:\n%s", route, p.Stderr())
+		}
 	}
 }
 

@@ -48,7 +48,8 @@ type Result[S any] struct {
 	Record eventlog.Record
 	// Created is false when the command was an idempotent replay.
 	Created bool
-	// State is the stream's state after the event.
+	// State is the stream's current state: after the new event, or, on a
+	// replay, as it is now (later events included).
 	State S
 }
 
@@ -72,6 +73,7 @@ type entry[S any] struct {
 	mu     sync.Mutex // serializes commands on the stream
 	loaded bool
 	rev    eventlog.Revision
+	last   string // hash of the event at rev
 	state  S
 	ids    map[string]stored // event id → what it carried
 }
@@ -169,7 +171,7 @@ func (x *Executor[S]) replay(ctx context.Context, e *entry[S], prev stored, prop
 func (x *Executor[S]) catchUp(ctx context.Context, e *entry[S]) error {
 	from := uint64(1)
 	if !e.loaded {
-		e.state, e.rev, e.ids = x.initial(), eventlog.NoStream, map[string]stored{}
+		e.state, e.rev, e.last, e.ids = x.initial(), eventlog.NoStream, "", map[string]stored{}
 	} else {
 		from = uint64(e.rev) + 1
 	}
@@ -177,6 +179,14 @@ func (x *Executor[S]) catchUp(ctx context.Context, e *entry[S]) error {
 		if err != nil {
 			e.loaded = false
 			return err
+		}
+		if rec.PrevHash != e.last {
+			// The log verifies links within what it reads; the link from the
+			// cached tip to the first new event is checked here.
+			e.loaded = false
+			return &errs.Error{Op: "command.Execute", Kind: errs.Internal, Err: &eventlog.IntegrityError{
+				Sequence: rec.Sequence, EventID: rec.ID, Stream: rec.Stream,
+				Err: fmt.Errorf("%w: does not link to the stream's previous event", events.ErrChainBroken)}}
 		}
 		x.apply(e, rec)
 	}
@@ -187,6 +197,7 @@ func (x *Executor[S]) catchUp(ctx context.Context, e *entry[S]) error {
 func (x *Executor[S]) apply(e *entry[S], rec eventlog.Record) {
 	e.state = x.fold(e.state, rec)
 	e.rev = eventlog.Revision(rec.Sequence)
+	e.last = rec.Hash
 	e.ids[rec.ID] = stored{seq: rec.Sequence, typ: rec.Type, data: rec.Data}
 }
 

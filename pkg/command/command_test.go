@@ -204,6 +204,8 @@ func TestExecuteSameIDDifferentRequest(t *testing.T) {
 		{"different payload", eventlogtest.Event("e-1", stream, 2), false},
 		{"different payload, new executor", eventlogtest.Event("e-1", stream, 2), true},
 		{"different type", otherType, false},
+		// Event ids are unique in the whole log (within its duplicate window).
+		{"same request on another stream", eventlogtest.Event("e-1", "patient.p-2", 1), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,7 +225,53 @@ func TestExecuteSameIDDifferentRequest(t *testing.T) {
 			if got, want := streamIDs(t, l, stream), []string{"e-1"}; !slices.Equal(got, want) {
 				t.Errorf("stream: got %v, want %v", got, want)
 			}
+			if got := streamIDs(t, l, "patient.p-2"); len(got) != 0 {
+				t.Errorf("other stream: got %v, want no events", got)
+			}
 		})
+	}
+}
+
+// TestExecuteSameCommandConcurrently sends one command (a client retrying
+// through several processes at once): exactly one append, every caller gets
+// that event.
+func TestExecuteSameCommandConcurrently(t *testing.T) {
+	const (
+		stream = "patient.p-1"
+		n      = 10
+	)
+	s := testenv.JetStream(t, "")
+	l1, l2 := openLog(t, s), openLog(t, s)
+	xs := []*command.Executor[tally]{command.New(l1, initial, fold, 16), command.New(l2, initial, fold, 16)}
+	results := make([]command.Result[tally], n)
+	errList := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results[i], errList[i] = xs[i%2].Execute(ctx(t), eventlogtest.Event("e-1", stream, 1), atMost(n))
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i := range n {
+		if errList[i] != nil {
+			t.Fatalf("caller %d: got error %v, want success", i, errList[i])
+		}
+		if results[i].Created {
+			created++
+		}
+		if results[i].Record.Sequence != results[0].Record.Sequence || results[i].Record.ID != "e-1" {
+			t.Errorf("caller %d: got event %s at %d, want e-1 at %d", i, results[i].Record.ID, results[i].Record.Sequence, results[0].Record.Sequence)
+		}
+		if results[i].State.N != 1 {
+			t.Errorf("caller %d: got state N %d, want 1", i, results[i].State.N)
+		}
+	}
+	if created != 1 {
+		t.Errorf("callers told created: got %d, want 1", created)
+	}
+	if got, want := streamIDs(t, l1, stream), []string{"e-1"}; !slices.Equal(got, want) {
+		t.Errorf("stream: got %v, want %v", got, want)
 	}
 }
 

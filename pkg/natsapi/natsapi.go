@@ -69,7 +69,8 @@ type Server struct {
 	ended []chan struct{}
 }
 
-// Serve subscribes every command on nc and dispatches requests to h.
+// Serve subscribes every command on nc and dispatches requests to h. It
+// returns once the server has registered the subscriptions.
 func Serve(nc *nats.Conn, h http.Handler, cmds []Command) (*Server, error) {
 	s := &Server{}
 	for _, c := range cmds {
@@ -89,6 +90,12 @@ func Serve(nc *nats.Conn, h http.Handler, cmds []Command) (*Server, error) {
 		}
 		s.subs = append(s.subs, sub)
 		s.ended = append(s.ended, ended)
+	}
+	// Subscriptions reach the server asynchronously: wait for it to have
+	// them, so that a request sent once Serve has returned finds a responder.
+	if err := nc.Flush(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("natsapi: subscribe: %w", err)
 	}
 	return s, nil
 }
@@ -167,7 +174,11 @@ func reply(m *nats.Msg, status int, body []byte) {
 
 func errorBody(err error) []byte {
 	k, field, msg := errs.Public(err)
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": k, "message": msg, "field": field}})
+	detail := map[string]any{"code": k, "message": msg}
+	if field != "" {
+		detail["field"] = field
+	}
+	b, _ := json.Marshal(map[string]any{"error": detail})
 	return b
 }
 

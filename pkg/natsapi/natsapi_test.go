@@ -300,27 +300,39 @@ func TestCloseDrains(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatalf("Flush: %v", err)
 	}
-	select {
-	case <-a.started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the first request did not reach the handler within 10s")
+	// Each handler waits for its own release.
+	started := func(i int) {
+		t.Helper()
+		select {
+		case <-a.started:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("request %d did not reach the handler within 10s", i)
+		}
 	}
+	started(1)
 
 	closed := make(chan struct{})
 	go func() {
 		srv.Close()
 		close(closed)
 	}()
-	select {
-	case <-closed:
-		t.Fatal("Close returned while a request was in progress")
-	case <-time.After(100 * time.Millisecond):
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			started(i)
+		}
+		// Close must not return while request i is in progress: give it
+		// a moment to do so wrongly.
+		select {
+		case <-closed:
+			t.Fatalf("Close returned while request %d of %d was in progress", i, n)
+		case <-time.After(100 * time.Millisecond):
+		}
+		a.release <- struct{}{}
 	}
-	close(a.release)
 	select {
 	case <-closed:
 	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not return within 10s of the handler finishing")
+		t.Fatal("Close did not return within 10s of the last request's end")
 	}
 	if got := a.calls.Load(); got != n {
 		t.Errorf("handler calls when Close returned: got %d, want %d (every request received before Close)", got, n)
@@ -391,5 +403,30 @@ func TestServeTwoParams(t *testing.T) {
 	var got httpapi.ErrorBody
 	if err := json.Unmarshal(reply.Data, &got); err != nil || natsapi.Status(reply) != 400 || got.Error.Field != "Carelog-Param-EntryId" {
 		t.Errorf("without entryId: got %d %s, want 400 naming Carelog-Param-EntryId", natsapi.Status(reply), reply.Data)
+	}
+}
+
+// TestCloseAfterConnectionClosed: Close returns when the connection went
+// first (nothing is left to drain), and may be called again.
+func TestCloseAfterConnectionClosed(t *testing.T) {
+	s := testenv.JetStream(t, "")
+	a := newAPI(t, s)
+	nc := testenv.Connect(t, s)
+	srv, err := natsapi.Serve(nc, a.e, []natsapi.Command{createThing})
+	if err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	nc.Close()
+	for i := 1; i <= 2; i++ {
+		closed := make(chan error, 1)
+		go func() { closed <- srv.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Errorf("Close %d: got %v, want nil", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Close %d after the connection closed: did not return within 10s", i)
+		}
 	}
 }

@@ -32,7 +32,9 @@ type Meta struct {
 	Actor          events.Actor
 	CorrelationID  string
 	IdempotencyKey string
-	Route          string
+	// Route is the request's method and path (with its ids): an
+	// Idempotency-Key is scoped to it.
+	Route string
 	RecordedAt     time.Time
 }
 
@@ -58,7 +60,7 @@ func FromEcho(c echo.Context, now time.Time) (Meta, error) {
 		Actor:          events.Actor{ID: p.TokenID, Role: string(p.Role), App: app},
 		CorrelationID:  httpapi.RequestIDOf(c),
 		IdempotencyKey: key,
-		Route:          c.Request().Method + " " + c.Path(),
+		Route:          c.Request().Method + " " + c.Request().URL.Path,
 		RecordedAt:     now.UTC(),
 	}, nil
 }

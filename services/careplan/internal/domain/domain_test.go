@@ -40,8 +40,8 @@ func enrolled() eventlog.Record {
 func fullPlan() events.CarePlanEstablished {
 	return events.CarePlanEstablished{
 		ID: "cp-1", Kind: "comprehensive", EstablishedAt: established, AuthorNPI: npi, Electronic: true,
-		Problems:          []events.CarePlanProblem{{Code: "I50.22", Description: "heart failure"}, {Code: "E11.65"}},
-		ExpectedOutcome:   "stable", Prognosis: "fair",
+		Problems:        []events.CarePlanProblem{{Code: "I50.22", Description: "heart failure"}, {Code: "E11.65"}},
+		ExpectedOutcome: "stable", Prognosis: "fair",
 		Goals:             []events.CarePlanGoal{{ConditionCode: "E11.65", Description: "glucose control", Measure: "HbA1c", Target: "< 8 %", TargetDate: "2025-09-01"}},
 		SymptomManagement: "daily weights",
 		Interventions: []events.CarePlanIntervention{{Description: "weekly call", ConditionCode: "I50.22",
@@ -158,7 +158,9 @@ func TestEstablish(t *testing.T) {
 		{"intervention with an unknown role", []eventlog.Record{enrolled()},
 			with(func(e *events.CarePlanEstablished) { e.Interventions[0].Responsible.Role = "doctor" }), invalid("interventions[0].responsible.role")},
 		{"intervention for the caregiver", []eventlog.Record{enrolled()},
-			with(func(e *events.CarePlanEstablished) { e.Interventions[0].Responsible = events.ResponsibleParty{Name: "Daughter", Role: "caregiver"} }), ok},
+			with(func(e *events.CarePlanEstablished) {
+				e.Interventions[0].Responsible = events.ResponsibleParty{Name: "Daughter", Role: "caregiver"}
+			}), ok},
 		{"intervention staff id malformed", []eventlog.Record{enrolled()},
 			with(func(e *events.CarePlanEstablished) { e.Interventions[0].Responsible.StaffID = "rn 4" }), invalid("interventions[0].responsible.staffId")},
 		{"medication without a name", []eventlog.Record{enrolled()},

@@ -9,6 +9,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	// The practice's time zone is checked with time.LoadLocation, which must
+	// not depend on the host's zoneinfo files: every binary linking the
+	// rules embeds the IANA database.
+	_ "time/tzdata"
 
 	"github.com/carelog/carelog/events"
 	"github.com/carelog/carelog/pkg/errs"
