@@ -34,8 +34,8 @@ type Meta struct {
 	IdempotencyKey string
 	// Route is the request's method and path (with its ids): an
 	// Idempotency-Key is scoped to it.
-	Route string
-	RecordedAt     time.Time
+	Route      string
+	RecordedAt time.Time
 }
 
 // FromEcho reads Meta from an authenticated request; now is the service
