@@ -159,12 +159,11 @@ type PracticeConfigured struct {
 	// TaxID is the practice's taxpayer identification number (EIN), 9 digits.
 	TaxID string `json:"taxId"`
 	// Policy holds the practice's settings for the ambiguous rules
-	// (ccm-rules §8) exactly as sent; a setting left out takes the default
-	// given there. It is raw JSON on purpose: its schema belongs to the billing
-	// service and is not defined yet, so this module must not freeze it, and
-	// unlike map[string]any a RawMessage keeps the bytes as written (numbers
-	// are not turned into float64, key order is not lost). The billing service
-	// decodes it into its own versioned struct.
+	// (ccm-rules §8): the consent service validates what was sent and stores
+	// the effective policy whole, every setting present with defaults filled
+	// in, so the event alone says which rules applied. It is raw JSON on
+	// purpose: its schema belongs to the billing rules (rules.Policy), not to
+	// this module, and a RawMessage keeps the bytes as written.
 	Policy json.RawMessage `json:"policy,omitempty"`
 }
 

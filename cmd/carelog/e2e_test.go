@@ -62,6 +62,14 @@ func serve(t *testing.T, dataDir string, env []string, args ...string) *proc {
 	p := &proc{t: t, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
 	p.cmd.Env = append(os.Environ(), env...)
+	startProc(t, p)
+	return p
+}
+
+// startProc starts p.cmd and waits (with a deadline) until it logs that it
+// is serving.
+func startProc(t *testing.T, p *proc) {
+	t.Helper()
 	outPipe, _ := p.cmd.StdoutPipe()
 	errPipe, _ := p.cmd.StderrPipe()
 	if err := p.cmd.Start(); err != nil {
@@ -89,7 +97,6 @@ func serve(t *testing.T, dataDir string, env []string, args ...string) *proc {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("carelog not serving within 30s\nstderr:\n%s", p.Stderr())
 	}
-	return p
 }
 
 func (p *proc) copy(dst *bytes.Buffer, r io.Reader, ready chan map[string]any) {

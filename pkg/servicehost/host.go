@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,6 +110,12 @@ func (h *Host) Mount(services ...Service) error {
 	for _, s := range services {
 		s.Routes(h.v1)
 		cmds = append(cmds, s.Commands()...)
+		// A service with read models reports whether they have caught up.
+		if r, ok := s.(interface{ Ready(context.Context) error }); ok {
+			name := strings.TrimPrefix(fmt.Sprintf("%T", s), "*")
+			name, _, _ = strings.Cut(name, ".")
+			h.AddCheck(Check{Name: name, Fn: r.Ready})
+		}
 	}
 	h.services = append(h.services, services...)
 	srv, err := natsapi.Serve(h.nc, h.echo, cmds)

@@ -10,7 +10,8 @@ require (
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.9.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
-	github.com/carelog/carelog/events v0.0.0 // indirect
+	github.com/carelog/carelog/events v0.0.0
+	github.com/carelog/carelog/services/billing v0.0.0
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
@@ -42,3 +43,5 @@ replace (
 	github.com/carelog/carelog/events => ../../events
 	github.com/carelog/carelog/pkg => ../../pkg
 )
+
+replace github.com/carelog/carelog/services/billing => ../billing

@@ -253,9 +253,8 @@ func (h *Handlers) registerPractitioner(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The Idempotency-Key scope includes the NPI: the route pattern is the
-	// same for every practitioner.
-	id := putEventID(m, prefixPractitioner, events.PracticeStream+"/"+npi, cur.Practitioners[npi].EventID, payload)
+	// An Idempotency-Key is scoped to the request path, which names the NPI.
+	id := putEventID(m, prefixPractitioner, events.PracticeStream, cur.Practitioners[npi].EventID, payload)
 	env, err := m.Event(id, events.TypePractitionerRegistered, events.PracticeStream, "", time.Time{}, payload)
 	if err != nil {
 		return err
