@@ -43,8 +43,10 @@ type carePlan struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	Raw      json.RawMessage   `json:"raw,omitempty"`
 	Secret   string            `json:"-"`
-	Dash     string            `json:"-,"`
-	NoTag    string
+	//lint:ignore SA5008 deliberate: encoding/json names this field "-"
+	Dash  string `json:"-,"`
+	NoTag string
+	//lint:ignore U1000 deliberate: unexported fields must stay out of the schema
 	internal string
 }
 
