@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/carelog/carelog/pkg/accesslog"
 	"github.com/carelog/carelog/pkg/auth"
 	"github.com/carelog/carelog/pkg/errs"
 	"github.com/carelog/carelog/pkg/eventlog"
@@ -47,6 +48,9 @@ type Check struct {
 
 // Config configures a host.
 type Config struct {
+	// AccessLog, when set, records every request that touches a patient's
+	// data; the host flushes it at shutdown.
+	AccessLog       *accesslog.Recorder
 	Addr            string
 	Title           string
 	Version         string
@@ -97,6 +101,9 @@ func New(cfg Config, logger *slog.Logger, nc *nats.Conn, events eventlog.Log, to
 		spec.Handle(e, http.MethodGet, o.path, o.h, o.op)
 	}
 	h.v1 = e.Group("/v1", auth.Middleware(tokens))
+	if cfg.AccessLog != nil {
+		h.v1.Use(cfg.AccessLog.Middleware())
+	}
 	auth.Routes(h.v1, spec, tokens)
 	return h
 }
@@ -221,6 +228,11 @@ func (h *Host) Run(ctx context.Context, attrs ...any) error {
 	}
 	stopServices()
 	wg.Wait()
+	if h.cfg.AccessLog != nil {
+		if err := h.cfg.AccessLog.Close(sctx); err != nil {
+			h.log.Error("access log not flushed", "err", err)
+		}
+	}
 	return runErr
 }
 
@@ -237,5 +249,10 @@ func (h *Host) Close() {
 	}
 	if h.ln != nil {
 		h.ln.Close()
+	}
+	if h.cfg.AccessLog != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.ShutdownTimeout)
+		defer cancel()
+		h.cfg.AccessLog.Close(ctx)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/carelog/carelog/pkg/accesslog"
 	"github.com/carelog/carelog/pkg/auth"
 	"github.com/carelog/carelog/pkg/eventlog"
 	"github.com/carelog/carelog/pkg/eventlog/jetstream"
@@ -79,8 +80,12 @@ func run(ctx context.Context, name, addr, natsURL string, getenv func(string) st
 		return err
 	}
 	defer tokens.Close()
+	access, err := accesslog.Open(ctx, js, 0, logger)
+	if err != nil {
+		return err
+	}
 	spec := openapi.NewSpec()
-	h := New(Config{Addr: addr, Title: "Carelog " + name + " API"}, logger, nc, log, tokens, spec)
+	h := New(Config{Addr: addr, Title: "Carelog " + name + " API", AccessLog: access}, logger, nc, log, tokens, spec)
 	defer h.Close()
 	svc, err := build(Deps{Log: log, Logger: logger, Spec: spec})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/carelog/carelog/pkg/accesslog"
 	"github.com/carelog/carelog/pkg/auth"
 	"github.com/carelog/carelog/pkg/eventlog/jetstream"
 	"github.com/carelog/carelog/pkg/natsserver"
@@ -98,8 +99,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer)
 	if err := auth.Bootstrap(ctx, a.tokens, stdout); err != nil {
 		return nil, fmt.Errorf("bootstrap admin token: %w", err)
 	}
+	access, err := accesslog.Open(ctx, js, cfg.Replicas, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open access log: %w", err)
+	}
 	spec := openapi.NewSpec()
-	a.host = servicehost.New(servicehost.Config{Addr: cfg.Addr, Title: "Carelog API", Version: cfg.Version, ShutdownTimeout: cfg.ShutdownTimeout},
+	a.host = servicehost.New(servicehost.Config{Addr: cfg.Addr, Title: "Carelog API", Version: cfg.Version, ShutdownTimeout: cfg.ShutdownTimeout, AccessLog: access},
 		logger, a.nc, a.events, a.tokens, spec)
 	if cfg.PostgresURL != "" {
 		a.pg, err = pgxpool.New(ctx, cfg.PostgresURL)

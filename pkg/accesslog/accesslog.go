@@ -1,0 +1,216 @@
+// Package accesslog records who read or changed which patient's data, when,
+// through which endpoint (ARCHITECTURE.md decision 8: every read of a
+// patient's data is itself recorded). Records go to their own JetStream
+// stream, CARELOG_ACCESS (file storage, delete and purge denied), one subject
+// per patient (carelog.access.<patientId>), so an auditor can list one
+// patient's accesses without scanning.
+//
+// Contracts:
+//   - Recording never sits on the request's path: the middleware hands the
+//     record to a buffered queue and a writer publishes batches
+//     asynchronously. When the queue is full the request waits rather than
+//     the record being dropped.
+//   - Close stops accepting records, publishes every queued one and waits for
+//     the server's acknowledgements, so records are durable before shutdown
+//     completes.
+//   - A record holds identifiers (token id, role, route pattern, patient id,
+//     request id), never request or response bodies.
+package accesslog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/carelog/carelog/events"
+	"github.com/carelog/carelog/pkg/auth"
+	"github.com/carelog/carelog/pkg/httpapi"
+)
+
+// Stream and subject prefix of the access log.
+const (
+	Stream        = "CARELOG_ACCESS"
+	SubjectPrefix = "carelog.access."
+)
+
+// Record is one access.
+type Record struct {
+	At        time.Time `json:"at"`
+	PatientID string    `json:"patientId"`
+	TokenID   string    `json:"tokenId"`
+	Role      string    `json:"role"`
+	Method    string    `json:"method"`
+	Route     string    `json:"route"`
+	Status    int       `json:"status"`
+	RequestID string    `json:"requestId"`
+	// Kind is "read" for GET and HEAD, "write" otherwise.
+	Kind string `json:"kind"`
+}
+
+// Recorder queues and publishes records. Safe for concurrent use.
+type Recorder struct {
+	js     jetstream.JetStream
+	log    *slog.Logger
+	queue  chan Record
+	done   chan struct{}
+	closed sync.Once
+	mu     sync.RWMutex // guards sends against Close
+	shut   bool
+}
+
+const queueSize = 8192
+const batchSize = 512
+
+// Open creates the stream if needed and starts the writer.
+func Open(ctx context.Context, js jetstream.JetStream, replicas int, logger *slog.Logger) (*Recorder, error) {
+	if replicas < 1 {
+		replicas = 1
+	}
+	cfg := jetstream.StreamConfig{
+		Name: Stream, Description: "Carelog access log: who read or changed which patient's data",
+		Subjects: []string{SubjectPrefix + "*"}, Storage: jetstream.FileStorage,
+		DenyDelete: true, DenyPurge: true, AllowDirect: true, Replicas: replicas,
+	}
+	if existing, err := js.Stream(ctx, Stream); err == nil {
+		cfg.Replicas = existing.CachedInfo().Config.Replicas
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("accesslog.Open: %w", err)
+	}
+	r := &Recorder{js: js, log: logger, queue: make(chan Record, queueSize), done: make(chan struct{})}
+	go r.write()
+	return r, nil
+}
+
+// Record queues rec. After Close it is dropped with a warning.
+func (r *Recorder) Record(rec Record) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.shut {
+		r.log.Warn("access record after shutdown dropped", "route", rec.Route)
+		return
+	}
+	r.queue <- rec
+}
+
+func (r *Recorder) write() {
+	defer close(r.done)
+	batch := make([]Record, 0, batchSize)
+	for rec := range r.queue {
+		batch = append(batch[:0], rec)
+	fill:
+		for len(batch) < batchSize {
+			select {
+			case more, ok := <-r.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, more)
+			default:
+				break fill
+			}
+		}
+		r.publish(batch)
+	}
+}
+
+// publish sends a batch asynchronously and waits for every acknowledgement,
+// retrying a batch that was not acknowledged.
+func (r *Recorder) publish(batch []Record) {
+	for attempt := 0; ; attempt++ {
+		futures := make([]jetstream.PubAckFuture, 0, len(batch))
+		failed := false
+		for _, rec := range batch {
+			data, _ := json.Marshal(rec)
+			f, err := r.js.PublishAsync(SubjectPrefix+rec.PatientID, data)
+			if err != nil {
+				failed = true
+				break
+			}
+			futures = append(futures, f)
+		}
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case <-f.Err():
+				failed = true
+			case <-time.After(30 * time.Second):
+				failed = true
+			}
+		}
+		if !failed {
+			return
+		}
+		if attempt >= 5 {
+			r.log.Error("access records could not be stored", "count", len(batch))
+			return
+		}
+		<-time.After(time.Duration(attempt+1) * 200 * time.Millisecond) // back off before retrying the batch
+	}
+}
+
+// Close publishes every queued record and waits for them to be stored, or
+// for ctx.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.closed.Do(func() {
+		r.mu.Lock()
+		r.shut = true
+		close(r.queue)
+		r.mu.Unlock()
+	})
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("accesslog.Close: %w", ctx.Err())
+	}
+}
+
+const keyPatient = "carelog.accesslog.patient"
+
+// SetPatient names the patient a request touched when the route does not
+// carry it (GET /v1/time-entries/:id, say). Handlers call it.
+func SetPatient(c echo.Context, patientID string) { c.Set(keyPatient, patientID) }
+
+// Middleware records every authenticated request that touched a patient: a
+// route with a patient path parameter (:id under /v1/patients, or
+// :patientId), or one whose handler called SetPatient. Mount it after
+// authentication.
+func (r *Recorder) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			if err != nil {
+				c.Error(err) // answer now, so the record has the real status
+			}
+			pid, _ := c.Get(keyPatient).(string)
+			if pid == "" {
+				pid = c.Param("patientId")
+			}
+			if pid == "" && strings.HasPrefix(c.Path(), "/v1/patients/:id") {
+				pid = c.Param("id")
+			}
+			if pid == "" || !events.ValidID(pid) {
+				return nil
+			}
+			p, _ := auth.FromContext(c)
+			kind := "write"
+			if m := c.Request().Method; m == "GET" || m == "HEAD" {
+				kind = "read"
+			}
+			r.Record(Record{
+				At: time.Now().UTC(), PatientID: pid, TokenID: p.TokenID, Role: string(p.Role),
+				Method: c.Request().Method, Route: c.Path(), Status: c.Response().Status,
+				RequestID: httpapi.RequestIDOf(c), Kind: kind,
+			})
+			return nil
+		}
+	}
+}
