@@ -195,8 +195,14 @@ func (e *Envelope) Encode() ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// Decode parses the wire form. It does not verify the hash.
+// Decode parses the wire form. It does not verify the hash. The layout
+// Encode writes is parsed without reflection (replays decode every event);
+// any other valid JSON envelope goes through encoding/json with the same
+// result.
 func Decode(b []byte) (Envelope, error) {
+	if e, err := fastDecode(b); err == nil {
+		return e, nil
+	}
 	var e Envelope
 	if err := json.Unmarshal(b, &e); err != nil {
 		return Envelope{}, fmt.Errorf("%w: %v", ErrInvalid, err)

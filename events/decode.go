@@ -1,0 +1,196 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// errSlowPath makes fastDecode hand the input to encoding/json.
+var errSlowPath = errors.New("not in the canonical layout")
+
+// fastDecode parses the exact layout Encode writes (fields in struct order,
+// optional ones possibly absent, no whitespace) without reflection. Anything
+// else, including escaped strings, returns errSlowPath and Decode falls back
+// to encoding/json, so the result is always what encoding/json would give.
+// Data is not validated here: it was compacted (so validated) when sealed,
+// and the hash check that follows every read detects any later change.
+func fastDecode(b []byte) (Envelope, error) {
+	var e Envelope
+	p := parser{b: b}
+	if !p.lit(`{"id":`) {
+		return e, errSlowPath
+	}
+	e.ID = p.str()
+	if !p.lit(`,"type":`) {
+		return e, errSlowPath
+	}
+	e.Type = Type(p.str())
+	if !p.lit(`,"version":`) {
+		return e, errSlowPath
+	}
+	e.Version = p.int()
+	if !p.lit(`,"stream":`) {
+		return e, errSlowPath
+	}
+	e.Stream = p.str()
+	if p.lit(`,"patientId":`) {
+		e.PatientID = p.str()
+	}
+	if !p.lit(`,"occurredAt":`) {
+		return e, errSlowPath
+	}
+	e.OccurredAt = p.time()
+	if !p.lit(`,"recordedAt":`) {
+		return e, errSlowPath
+	}
+	e.RecordedAt = p.time()
+	if !p.lit(`,"actor":{"id":`) {
+		return e, errSlowPath
+	}
+	e.Actor.ID = p.str()
+	if !p.lit(`,"role":`) {
+		return e, errSlowPath
+	}
+	e.Actor.Role = p.str()
+	if p.lit(`,"app":`) {
+		e.Actor.App = p.str()
+	}
+	if !p.lit(`}`) {
+		return e, errSlowPath
+	}
+	if p.lit(`,"correlationId":`) {
+		e.CorrelationID = p.str()
+	}
+	if p.lit(`,"causationId":`) {
+		e.CausationID = p.str()
+	}
+	if !p.lit(`,"data":`) {
+		return e, errSlowPath
+	}
+	e.Data = append(json.RawMessage(nil), p.value()...) // never alias the caller's buffer
+	if !p.lit(`,"prevHash":`) {
+		return e, errSlowPath
+	}
+	e.PrevHash = p.str()
+	if !p.lit(`,"hash":`) {
+		return e, errSlowPath
+	}
+	e.Hash = p.str()
+	if !p.lit(`}`) || p.i != len(b) || p.bad {
+		return Envelope{}, errSlowPath
+	}
+	return e, nil
+}
+
+type parser struct {
+	b   []byte
+	i   int
+	bad bool
+}
+
+func (p *parser) lit(s string) bool {
+	if p.bad || len(p.b)-p.i < len(s) || string(p.b[p.i:p.i+len(s)]) != s {
+		return false
+	}
+	p.i += len(s)
+	return true
+}
+
+// str reads a JSON string without escapes (an escape sends the whole input
+// to encoding/json).
+func (p *parser) str() string {
+	if p.bad || p.i >= len(p.b) || p.b[p.i] != '"' {
+		p.bad = true
+		return ""
+	}
+	for j := p.i + 1; j < len(p.b); j++ {
+		switch c := p.b[j]; {
+		case c == '"':
+			s := string(p.b[p.i+1 : j])
+			p.i = j + 1
+			return s
+		case c == '\\' || c < 0x20:
+			p.bad = true
+			return ""
+		}
+	}
+	p.bad = true
+	return ""
+}
+
+func (p *parser) int() int {
+	j := p.i
+	for j < len(p.b) && (p.b[j] >= '0' && p.b[j] <= '9' || j == p.i && p.b[j] == '-') {
+		j++
+	}
+	n, err := strconv.Atoi(string(p.b[p.i:j]))
+	if err != nil || p.bad {
+		p.bad = true
+		return 0
+	}
+	p.i = j
+	return n
+}
+
+func (p *parser) time() time.Time {
+	s := p.str()
+	if p.bad {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		p.bad = true
+	}
+	return t
+}
+
+// value returns the raw bytes of one JSON value (object, array, string,
+// number, literal), tracking strings so braces inside them do not count.
+func (p *parser) value() json.RawMessage {
+	if p.bad || p.i >= len(p.b) {
+		p.bad = true
+		return nil
+	}
+	start, depth, inStr := p.i, 0, false
+	for j := p.i; j < len(p.b); j++ {
+		c := p.b[j]
+		if inStr {
+			switch c {
+			case '\\':
+				j++
+			case '"':
+				inStr = false
+				if depth == 0 {
+					p.i = j + 1
+					return json.RawMessage(p.b[start:p.i])
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				p.i = j + 1
+				return json.RawMessage(p.b[start:p.i])
+			}
+			if depth < 0 {
+				p.bad = true
+				return nil
+			}
+		case ',':
+			if depth == 0 {
+				p.i = j
+				return json.RawMessage(p.b[start:j])
+			}
+		}
+	}
+	p.bad = true
+	return nil
+}
