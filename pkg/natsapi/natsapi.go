@@ -145,7 +145,7 @@ func request(c Command, m *nats.Msg) (*http.Request, error) {
 	}
 	req.RemoteAddr = "nats"
 	req.Header.Set("Content-Type", "application/json")
-	for _, k := range []string{"Authorization", "Idempotency-Key", "X-Request-Id"} {
+	for _, k := range []string{"Authorization", "Idempotency-Key", "X-Request-Id", "X-Carelog-App"} {
 		if v := m.Header.Get(k); v != "" {
 			req.Header.Set(k, v)
 		}

@@ -44,7 +44,7 @@ type Config struct {
 	// write side (default 10000).
 	CachedPatients int
 	// BatchWorkers is how many patients' entries one batch appends
-	// concurrently (default 32); each patient's entries go in order.
+	// concurrently (default 64); each patient's entries go in order.
 	BatchWorkers int
 	// BatchMaxEntries is the most entries one batch may hold (default and
 	// maximum 1000, api/contract.md).
@@ -66,7 +66,7 @@ type Config struct {
 // Defaults.
 const (
 	defaultCachedPatients = 10000
-	defaultBatchWorkers   = 32
+	defaultBatchWorkers   = 64
 	maxBatchEntries       = 1000
 	defaultBatchBodyLimit = 8 << 20
 )
@@ -194,6 +194,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// Ready reports whether the read model has applied every event in the log
+// at the time of the call, waiting at most until ctx is done (servicehost
+// adds it to /readyz).
+func (s *Service) Ready(ctx context.Context) error { return s.runner.CaughtUp(ctx) }
 
 // Close releases the service's resources. The service holds none beyond
 // what Run stops with its context.

@@ -12,11 +12,11 @@ import (
 // every refusal so that the person at the keyboard learns why.
 const SeedRule = "You must document who provided the service, what was done, and exact time spent. Vague notes like “CCM call – 20 minutes” won’t cut it."
 
-// NotesMessage is the rule reported for notes that do not say what was done.
+// notesRule is the rule reported for notes that do not say what was done.
 const notesRule = `must say what was done, not only the program and the minutes: "` + SeedRule + `"`
 
-// restating holds phrases and words that restate the program, the activity
-// or the contact instead of saying what was done. Phrases are matched as
+// restatingPhrases restate the program, the activity or the contact instead
+// of saying what was done. Phrases are matched as
 // whole words after normalization (lower case, punctuation as spaces),
 // longest first.
 var restatingPhrases = []string{

@@ -3,7 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"errors"
-	"hash/maphash"
+	"hash/fnv"
 	"maps"
 	"time"
 
@@ -50,9 +50,13 @@ type Entries struct {
 	s *[shards]map[string]EntryState
 }
 
-var seed = maphash.MakeSeed()
-
-func shardOf(id string) int { return int(maphash.String(seed, id) % shards) }
+// shardOf picks an id's shard with FNV-1a: deterministic, so the state's
+// layout is the same in every process.
+func shardOf(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % shards)
+}
 
 // Get returns the entry with id.
 func (m Entries) Get(id string) (EntryState, bool) {
@@ -166,7 +170,7 @@ func DecideRecord(s Patient, e events.TimeEntry) error {
 		return notEnrolled(op)
 	}
 	if _, ok := s.Entries.Get(e.ID); ok {
-		return &errs.Error{Op: op, Kind: errs.Conflict, Field: "id", Message: "a time entry with this id was already recorded with different content; correct it instead"}
+		return &errs.Error{Op: op, Kind: errs.Conflict, Field: "id", Message: "id was already used for a time entry with different content; correct that entry instead"}
 	}
 	return checkEncounterRef(op, s, e)
 }
@@ -234,7 +238,7 @@ func DecideEncounter(s Patient, e events.EncounterRecorded) error {
 		return notEnrolled(op)
 	}
 	if s.Encounters[e.ID] {
-		return &errs.Error{Op: op, Kind: errs.Conflict, Field: "id", Message: "an encounter with this id was already recorded with different content"}
+		return &errs.Error{Op: op, Kind: errs.Conflict, Field: "id", Message: "id was already used for an encounter with different content"}
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carelog/carelog/events"
+	"github.com/carelog/carelog/pkg/accesslog"
 	"github.com/carelog/carelog/pkg/auth"
 	"github.com/carelog/carelog/pkg/command"
 	"github.com/carelog/carelog/pkg/errs"
@@ -194,6 +195,7 @@ func (h *Handlers) record(c echo.Context) error {
 	if err := pkghttp.Bind(c, &in); err != nil {
 		return err
 	}
+	touched(c, in.PatientID)
 	m, err := request.FromEcho(c, h.Now())
 	if err != nil {
 		return err
@@ -215,7 +217,7 @@ func (h *Handlers) record(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.entryBody(res.Record)
+	body, err := h.entryBody(res, entry)
 	if err != nil {
 		return err
 	}
@@ -228,7 +230,7 @@ func (h *Handlers) record(c echo.Context) error {
 func (h *Handlers) checkEntryOwner(e events.TimeEntry) error {
 	if pid, ok := h.Store.PatientOfEntry(e.ID); ok && pid != e.PatientID {
 		return &errs.Error{Op: "activitylog.Record", Kind: errs.Conflict, Field: "id",
-			Message: "this time entry id is already used for another patient; choose a new id"}
+			Message: "id is already used by a time entry of another patient; choose a new id"}
 	}
 	return nil
 }
@@ -238,13 +240,17 @@ func entryEvent(m request.Meta, e events.TimeEntry) (events.Envelope, error) {
 }
 
 // entryBody builds the answer from the stored event, so a replay answers
-// exactly what the original did.
-func (h *Handlers) entryBody(rec eventlog.Record) (EntryResponse, error) {
-	e, ok := domain.Payload[events.TimeRecorded](rec)
-	if !ok {
-		return EntryResponse{}, errs.E("activitylog.Record", errs.Internal, "event %s is not a time entry", rec.ID)
+// exactly what the original did. A new event's payload is the proposed
+// entry (decide never changes it), so only a replay decodes the stored one.
+func (h *Handlers) entryBody(res command.Result[domain.Patient], proposed events.TimeEntry) (EntryResponse, error) {
+	rec, te := res.Record, proposed
+	if !res.Created {
+		e, ok := domain.Payload[events.TimeRecorded](rec)
+		if !ok {
+			return EntryResponse{}, errs.E("activitylog.Record", errs.Internal, "event %s is not a time entry", rec.ID)
+		}
+		te = events.TimeEntry(e)
 	}
-	te := events.TimeEntry(e)
 	return EntryResponse{TimeEntry: te, EventID: rec.ID, Sequence: rec.Sequence, RecordedAt: rec.RecordedAt,
 		Late: domain.Late(te, rec.RecordedAt, h.Store.LateEntryDays())}, nil
 }
@@ -271,6 +277,7 @@ func (h *Handlers) correct(c echo.Context) error {
 	if !ok {
 		return errs.E("activitylog.Correct", errs.NotFound, "time entry not found")
 	}
+	touched(c, pid)
 	payload, err := h.Rules.Correction(id, pid, in, m.RecordedAt)
 	if err != nil {
 		return err
@@ -331,6 +338,7 @@ func (h *Handlers) void(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	touched(c, pid)
 	stream := events.PatientStream(pid)
 	env, err := m.Event(domain.PrefixVoid+"-"+id, events.TypeTimeVoided, stream, pid, time.Time{}, payload)
 	if err != nil {
@@ -339,7 +347,7 @@ func (h *Handlers) void(c echo.Context) error {
 	res, err := h.Patients.Execute(ctx, env, func(s domain.Patient, _ *events.Envelope) error {
 		return domain.DecideVoid(s, payload)
 	})
-	if errs.KindOf(err) == errs.Conflict {
+	if _, stale := errors.AsType[*eventlog.ConflictError](err); errs.KindOf(err) == errs.Conflict && !stale {
 		// The void's id is fixed per entry: a second void with another
 		// reason meets the first one's id.
 		return errs.E("activitylog.Void", errs.Conflict, "the time entry is already voided")
@@ -369,6 +377,15 @@ func (h *Handlers) patientOfEntry(ctx context.Context, id string) (string, error
 		return pid, nil
 	}
 	return "", errs.E("activitylog.entry", errs.NotFound, "time entry not found")
+}
+
+// touched names, for the access log (pkg/accesslog), the patient a request
+// on a route without the patient in its path reads or writes. Routes under
+// /v1/patients/:id are recorded by the middleware itself.
+func touched(c echo.Context, patientID string) {
+	if events.ValidID(patientID) {
+		accesslog.SetPatient(c, patientID)
+	}
 }
 
 // hashID is "<prefix>-" and 32 hex characters of the SHA-256 of basedOn (the
@@ -402,7 +419,7 @@ func (h *Handlers) recordEncounter(c echo.Context) error {
 	}
 	if owner, ok := h.Store.PatientOfEncounter(payload.ID); ok && owner != pid {
 		return &errs.Error{Op: "activitylog.Encounter", Kind: errs.Conflict, Field: "id",
-			Message: "this encounter id is already used for another patient; choose a new id"}
+			Message: "id is already used by an encounter of another patient; choose a new id"}
 	}
 	env, err := m.Event(evID, events.TypeEncounterRecorded, stream, pid, payload.Start, payload)
 	if err != nil {
@@ -483,10 +500,11 @@ func (h *Handlers) getEntry(c echo.Context) error {
 	if err := h.caughtUp(c.Request().Context()); err != nil {
 		return err
 	}
-	_, e, ok := h.Store.Entry(id)
+	pid, e, ok := h.Store.Entry(id)
 	if !ok {
 		return errs.E("activitylog.GetEntry", errs.NotFound, "time entry not found")
 	}
+	touched(c, pid)
 	return pkghttp.WriteOK(c, e)
 }
 
