@@ -110,7 +110,7 @@ func BenchmarkDecode(b *testing.B) {
 	e := Envelope{ID: "entry-8f2c", Type: "activity.time_recorded", Version: 1, Stream: "patient.p-123", PatientID: "p-123",
 		OccurredAt: time.Date(2025, 3, 4, 15, 0, 0, 0, time.FixedZone("", -5*3600)), RecordedAt: time.Date(2025, 3, 4, 15, 20, 0, 0, time.UTC),
 		Actor: Actor{ID: "tok-1", Role: "clinician", App: "nurse app"}, CorrelationID: "req-1",
-		Data: json.RawMessage(`{"id":"e-1","patientId":"p-123","staff":{"id":"rn-4","name":"Jo","role":"rn"},"programs":["ccm"],"startedAt":"2025-03-04T10:00:00-05:00","minutes":14,"activity":"medication_reconciliation","notes":"Reconciled meds after cardiology visit","outcome":"completed"}`),
+		Data:     json.RawMessage(`{"id":"e-1","patientId":"p-123","staff":{"id":"rn-4","name":"Jo","role":"rn"},"programs":["ccm"],"startedAt":"2025-03-04T10:00:00-05:00","minutes":14,"activity":"medication_reconciliation","notes":"Reconciled meds after cardiology visit","outcome":"completed"}`),
 		PrevHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}
 	raw, _ := e.Encode()
 	b.Run("path=fast", func(b *testing.B) {

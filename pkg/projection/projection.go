@@ -11,11 +11,16 @@
 //     durable one returns the last sequence it committed, and the Runner
 //     resumes after it, so each event takes effect exactly once.
 //   - Position and WaitFor are safe for concurrent use.
+//   - A projection that buffers (Flusher) is flushed by the Runner, from
+//     the goroutine that calls Apply, whenever it has applied the last event
+//     in the log, and once caught up at least every MaxFlushDelay while
+//     events keep arriving; Position and WaitFor count only flushed events.
 package projection
 
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/carelog/carelog/pkg/errs"
 	"github.com/carelog/carelog/pkg/eventlog"
@@ -32,6 +37,28 @@ type Projection interface {
 	// skips an event.
 	Apply(ctx context.Context, rec eventlog.Record) error
 }
+
+// Flusher is implemented by a projection that buffers: Apply folds each
+// event into its state at once, but its readers (a store) see the effects
+// only after Flush, which makes every event applied so far visible (and, for
+// a durable store, commits them with their checkpoint). Buffering lets a
+// projection do its expensive work once per batch of events instead of once
+// per event; it may also flush on its own (for example every N events).
+//
+// For a Flusher the Runner advances Position only after Flush returns, so a
+// reader that WaitFor-ed an event sees its effect. It calls Flush when the
+// event it applied is the last in the log (it asks LastSequence whenever it
+// reaches the last sequence it knew of), and, after it has reached the end
+// of the log once, at the latest MaxFlushDelay after the first unflushed
+// event while events keep arriving faster than it reaches the end. A Flush
+// error stops the Runner, like an Apply error.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// MaxFlushDelay bounds how long a caught-up Flusher holds applied events
+// invisible while new events keep arriving.
+const MaxFlushDelay = time.Second
 
 // Runner feeds one projection from the log.
 type Runner struct {
@@ -56,16 +83,67 @@ func (r *Runner) Run(ctx context.Context) error {
 		return r.fail(err)
 	}
 	r.advance(from)
-	err = r.log.Subscribe(ctx, from+1, func(rec eventlog.Record) error {
+	apply := func(rec eventlog.Record) error {
 		if err := r.proj.Apply(ctx, rec); err != nil {
 			return err
 		}
 		r.advance(rec.Sequence)
 		return nil
-	})
+	}
+	if f, ok := r.proj.(Flusher); ok {
+		tail, err := r.log.LastSequence(ctx)
+		if err != nil {
+			return r.fail(err)
+		}
+		b := &buffered{ctx: ctx, r: r, f: f, tail: tail}
+		apply = b.apply
+	}
+	err = r.log.Subscribe(ctx, from+1, apply)
 	if err != nil && ctx.Err() == nil {
 		return r.fail(err)
 	}
+	return nil
+}
+
+// buffered drives a Flusher (see Flusher for when it flushes).
+type buffered struct {
+	ctx  context.Context
+	r    *Runner
+	f    Flusher
+	tail uint64 // the last sequence in the log, as last asked
+	// live: the end of the log has been reached once; since: when the
+	// oldest unflushed event was applied in live mode (zero: none).
+	live  bool
+	since time.Time
+}
+
+func (b *buffered) apply(rec eventlog.Record) error {
+	ctx := b.ctx
+	if err := b.r.proj.Apply(ctx, rec); err != nil {
+		return err
+	}
+	if rec.Sequence >= b.tail {
+		last, err := b.r.log.LastSequence(ctx)
+		if err != nil {
+			return err
+		}
+		b.tail = max(last, rec.Sequence)
+	}
+	switch {
+	case rec.Sequence >= b.tail:
+		b.live = true
+	case b.live && b.since.IsZero():
+		b.since = time.Now()
+		return nil
+	case b.live && time.Since(b.since) >= MaxFlushDelay:
+	default:
+		return nil
+	}
+	if err := b.f.Flush(ctx); err != nil {
+		return err
+	}
+	b.since = time.Time{}
+	b.r.advance(rec.Sequence)
 	return nil
 }
 

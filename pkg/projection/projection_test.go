@@ -302,3 +302,139 @@ func TestRunStopsWithItsContext(t *testing.T) {
 		t.Errorf("Position after stopping: got %d, want %d", got, seq)
 	}
 }
+
+// bufferer is a Flusher: it records what it applied and, at each Flush, the
+// sequence of the last applied event, which only then becomes visible.
+type bufferer struct {
+	recorder
+	flushErr error
+
+	fmu     sync.Mutex
+	flushes []uint64 // the last applied sequence at each Flush
+}
+
+func (b *bufferer) Flush(context.Context) error {
+	if b.flushErr != nil {
+		return b.flushErr
+	}
+	got, _ := b.seen()
+	var last uint64
+	if len(got) > 0 {
+		last = got[len(got)-1]
+	}
+	b.fmu.Lock()
+	b.flushes = append(b.flushes, last)
+	b.fmu.Unlock()
+	return nil
+}
+
+// visible is the last sequence flushed (0: none).
+func (b *bufferer) visible() (uint64, int) {
+	b.fmu.Lock()
+	defer b.fmu.Unlock()
+	if len(b.flushes) == 0 {
+		return 0, 0
+	}
+	return b.flushes[len(b.flushes)-1], len(b.flushes)
+}
+
+func TestFlusherIsFlushedOnceAtTheEndOfACatchUp(t *testing.T) {
+	l := newLog(t)
+	want := appendN(t, l, "patient.a", 1, 30)
+	want = append(want, appendN(t, l, "patient.b", 1, 30)...)
+	p := &bufferer{}
+	r := projection.NewRunner(l, p)
+	run(t, r)
+	if err := r.CaughtUp(ctx(t)); err != nil {
+		t.Fatalf("CaughtUp: %v", err)
+	}
+	if got, _ := p.seen(); !slices.Equal(got, want) {
+		t.Errorf("applied: got %v, want %v", got, want)
+	}
+	last := want[len(want)-1]
+	if vis, n := p.visible(); vis != last || n != 1 {
+		t.Errorf("flushes after the catch-up: got %d ending at %d, want 1 at %d", n, vis, last)
+	}
+	if got := r.Position(); got != last {
+		t.Errorf("Position: got %d, want %d", got, last)
+	}
+}
+
+func TestFlusherWaitForSeesFlushedEvents(t *testing.T) {
+	l := newLog(t)
+	p := &bufferer{}
+	r := projection.NewRunner(l, p)
+	run(t, r)
+	for i := 1; i <= 8; i++ {
+		seqs := appendN(t, l, "patient.a", 2*i-1, 2)
+		waitFor(t, r, seqs[1])
+		if vis, _ := p.visible(); vis < seqs[1] {
+			t.Fatalf("after WaitFor(%d): got %d flushed, want at least %d", seqs[1], vis, seqs[1])
+		}
+		if pos, vis := r.Position(), first(p.visible()); pos > vis {
+			t.Fatalf("Position %d is ahead of the last flush %d", pos, vis)
+		}
+	}
+}
+
+func first(a uint64, _ int) uint64 { return a }
+
+func TestFlusherKeepsLiveEventsVisibleUnderLoad(t *testing.T) {
+	l := newLog(t)
+	p := &bufferer{}
+	r := projection.NewRunner(l, p)
+	run(t, r)
+	// Concurrent writers keep appending while the runner reads: every event
+	// still becomes visible once they stop.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var last uint64
+	errc := make(chan error, 4)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := fmt.Sprintf("patient.w%d", w)
+			for i := 1; i <= 25; i++ {
+				res, err := l.Append(ctx(t), eventlog.Any, eventlogtest.Event(fmt.Sprintf("w%d-%d", w, i), stream, i))
+				if err != nil {
+					errc <- err
+					return
+				}
+				mu.Lock()
+				last = max(last, res.Sequence)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatalf("Append: %v", err)
+	}
+	waitFor(t, r, last)
+	if vis, _ := p.visible(); vis < last {
+		t.Errorf("flushed: got %d, want at least %d", vis, last)
+	}
+	if got, _ := p.seen(); len(got) != 100 {
+		t.Errorf("applied: got %d events, want 100", len(got))
+	}
+}
+
+func TestFlushFailureStopsTheRunner(t *testing.T) {
+	l := newLog(t)
+	seq := appendN(t, l, "patient.a", 1, 3)[2]
+	boom := errors.New("commit failed")
+	p := &bufferer{flushErr: boom}
+	r := projection.NewRunner(l, p)
+	_, wait := run(t, r)
+	if err := wait(); !errors.Is(err, boom) {
+		t.Fatalf("Run: got %v, want the Flush error %v", err, boom)
+	}
+	if err := r.WaitFor(ctx(t), seq); !errors.Is(err, boom) {
+		t.Errorf("WaitFor after the failure: got %v, want the Flush error", err)
+	}
+	if got := r.Position(); got != 0 {
+		t.Errorf("Position: got %d, want 0 (nothing flushed)", got)
+	}
+}

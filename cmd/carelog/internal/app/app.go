@@ -151,7 +151,7 @@ func (a *App) buildServices(spec *openapi.Spec) ([]servicehost.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	bill, err := billing.New(billing.Config{}, billing.Deps{Log: a.events, Logger: a.log, Spec: spec, Now: time.Now})
+	bill, err := billing.New(billing.Config{PostgresURL: a.cfg.PostgresURL}, billing.Deps{Log: a.events, Logger: a.log, Spec: spec, Now: time.Now})
 	if err != nil {
 		return nil, err
 	}

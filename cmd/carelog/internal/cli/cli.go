@@ -52,7 +52,8 @@ func newRoot(stdout, stderr io.Writer, env Env) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{err}
 	})
-	root.AddCommand(newServe(stdout, stderr, env), newToken(stdout, stderr, env))
+	root.AddCommand(newServe(stdout, stderr, env), newToken(stdout, stderr, env),
+		newProjections(stdout, stderr, env), newBilling(stdout, stderr, env))
 	return root
 }
 

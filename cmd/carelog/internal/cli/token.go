@@ -80,6 +80,24 @@ func newToken(stdout, stderr io.Writer, env Env) *cobra.Command {
 // withStore opens the token store of a stopped embedded server's data
 // directory, or of a running Carelog's NATS server.
 func withStore(ctx context.Context, dataDir, natsURL string, env Env, fn func(*auth.Store) error) error {
+	return withNATS(dataDir, natsURL, env, func(nc *nats.Conn) error {
+		js, err := natsjs.New(nc)
+		if err != nil {
+			return err
+		}
+		st, err := auth.OpenStore(ctx, js, time.Now)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return fn(st)
+	})
+}
+
+// withNATS connects to a running Carelog's NATS server (natsURL, token in
+// CARELOG_NATS_TOKEN), or starts the embedded node on a stopped server's
+// data directory.
+func withNATS(dataDir, natsURL string, env Env, fn func(*nats.Conn) error) error {
 	var nc *nats.Conn
 	var err error
 	if natsURL != "" {
@@ -92,7 +110,7 @@ func withStore(ctx context.Context, dataDir, natsURL string, env Env, fn func(*a
 		var srv *natsserver.Server
 		srv, err = natsserver.Start(natsserver.Config{DataDir: dataDir})
 		if errors.Is(err, natsserver.ErrLocked) {
-			return fmt.Errorf("%w: carelog serve is running on %s; create tokens through POST /v1/tokens, or pass --nats-url of its --nats-listen address", err, dataDir)
+			return fmt.Errorf("%w: carelog serve is running on %s; use its API, or pass --nats-url of its --nats-listen address", err, dataDir)
 		}
 		if err != nil {
 			return err
@@ -104,14 +122,5 @@ func withStore(ctx context.Context, dataDir, natsURL string, env Env, fn func(*a
 		return fmt.Errorf("connect to NATS: %w", err)
 	}
 	defer nc.Close()
-	js, err := natsjs.New(nc)
-	if err != nil {
-		return err
-	}
-	st, err := auth.OpenStore(ctx, js, time.Now)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(st)
+	return fn(nc)
 }

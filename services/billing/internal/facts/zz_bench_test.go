@@ -1,0 +1,45 @@
+package facts_test
+
+import (
+	"testing"
+
+	"github.com/carelog/carelog/events"
+	"github.com/carelog/carelog/pkg/eventlog"
+	"github.com/carelog/carelog/services/billing/internal/facts"
+)
+
+func BenchmarkApplyTypes(b *testing.B) {
+	l := newLog(&testing.T{})
+	end := at(1, 10, 10, 0)
+	recs := []struct {
+		name string
+		rec  eventlog.Record
+	}{
+		{"enrolled", l.p(events.TypePatientEnrolled, enrolled())},
+		{"condition", l.p(events.TypeConditionRecorded, condition("I50.22", 120))},
+		{"encounter", l.p(events.TypeEncounterRecorded, events.EncounterRecorded{ID: "v-1", Kind: "office_visit", Code: "99214", PractitionerNPI: npiA, Start: at(1, 10, 9, 0), End: &end, CCMDiscussed: true})},
+		{"consent", l.p(events.TypeConsentGranted, granted("c-1", at(1, 10, 10, 30)))},
+		{"plan", l.p(events.TypeCarePlanEstablished, completePlan("plan-1", at(1, 10, 11, 0)))},
+		{"copy", l.p(events.TypeCarePlanCopyProvided, events.CarePlanCopyProvided{PlanID: "plan-1", ProvidedAt: at(1, 10, 12, 0), To: "patient", Method: "portal"})},
+		{"entry", l.p(events.TypeTimeRecorded, timeEntry("e-1", at(3, 4, 10, 0), 11))},
+	}
+	for _, r := range recs {
+		b.Run(r.name, func(b *testing.B) {
+			ps := make([]*facts.Patient, 0, 1<<16)
+			for b.Loop() {
+				if len(ps) == 0 {
+					b.StopTimer()
+					for range 1 << 16 {
+						p := facts.NewPatient("p-1")
+						p.Apply(recs[4].rec)
+						ps = append(ps, p)
+					}
+					b.StartTimer()
+				}
+				p := ps[len(ps)-1]
+				ps = ps[:len(ps)-1]
+				p.Apply(r.rec)
+			}
+		})
+	}
+}

@@ -1,0 +1,269 @@
+// Package memory is the in-memory readmodel.Store: maps behind one RWMutex,
+// the embedded default, rebuilt from the log at every start (its checkpoint
+// starts at 0). It keeps the readmodel contracts: Commit applies a batch of
+// changes and its checkpoint together (under the write lock, so a reader
+// sees all of a commit or none of it) and ignores a commit whose through is
+// not above the checkpoint; rows are upserts replaced whole; instants are
+// kept in UTC (as PostgreSQL returns them); reads return deep copies in the
+// documented order and never nil slices.
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/carelog/carelog/services/billing/internal/readmodel"
+	"github.com/carelog/carelog/services/billing/rules"
+)
+
+// Store is the in-memory store. Safe for concurrent use; the zero value is
+// not usable, call New.
+type Store struct {
+	mu         sync.RWMutex
+	checkpoint uint64
+	// months: month → patient → row.
+	months map[string]map[string]readmodel.PatientMonth
+	// totals: month → patient → rows of that patient-month.
+	totals   map[string]map[string][]readmodel.MinuteTotal
+	batches  map[string]readmodel.Batch
+	patients map[string]readmodel.Patient
+}
+
+var _ readmodel.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	s := &Store{}
+	s.reset()
+	return s
+}
+
+func (s *Store) reset() {
+	s.checkpoint = 0
+	s.months = map[string]map[string]readmodel.PatientMonth{}
+	s.totals = map[string]map[string][]readmodel.MinuteTotal{}
+	s.batches = map[string]readmodel.Batch{}
+	s.patients = map[string]readmodel.Patient{}
+}
+
+// Checkpoint implements readmodel.Store.
+func (s *Store) Checkpoint(context.Context) (uint64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.checkpoint, nil
+}
+
+// Commit implements readmodel.Store. The changes are copied, so the caller
+// may reuse them.
+func (s *Store) Commit(_ context.Context, c readmodel.Changes, through uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if through <= s.checkpoint {
+		return nil
+	}
+	for _, pm := range c.PatientMonths {
+		m := s.months[pm.Month]
+		if m == nil {
+			m = map[string]readmodel.PatientMonth{}
+			s.months[pm.Month] = m
+		}
+		m[pm.PatientID] = copyPatientMonth(pm)
+	}
+	for _, k := range c.TotalsReplaced {
+		if m := s.totals[k.Month]; m != nil {
+			delete(m, k.PatientID)
+		}
+	}
+	for _, t := range c.Totals {
+		m := s.totals[t.Month]
+		if m == nil {
+			m = map[string][]readmodel.MinuteTotal{}
+			s.totals[t.Month] = m
+		}
+		rows := m[t.PatientID]
+		if i := slices.IndexFunc(rows, func(r readmodel.MinuteTotal) bool { return r.Program == t.Program && r.Role == t.Role }); i >= 0 {
+			rows[i] = t
+		} else {
+			rows = append(rows, t)
+		}
+		m[t.PatientID] = rows
+	}
+	for _, b := range c.Batches {
+		b = copyBatch(b)
+		b.ClosedAt = b.ClosedAt.UTC()
+		s.batches[b.ID] = b
+	}
+	for _, p := range c.Patients {
+		p = copyPatient(p)
+		p.EnrolledAt = p.EnrolledAt.UTC()
+		for _, t := range []*time.Time{p.ConsentedAt, p.DeclinedAt, p.RevokedAt, p.CarePlanAt, p.CopyProvidedAt} {
+			if t != nil {
+				*t = t.UTC()
+			}
+		}
+		s.patients[p.PatientID] = p
+	}
+	s.checkpoint = through
+	return nil
+}
+
+// PatientMonth implements readmodel.Store.
+func (s *Store) PatientMonth(_ context.Context, patientID, month string) (readmodel.PatientMonth, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	pm, ok := s.months[month][patientID]
+	if !ok {
+		return readmodel.PatientMonth{}, false, nil
+	}
+	return copyPatientMonth(pm), true, nil
+}
+
+// Month implements readmodel.Store: ordered by PatientID.
+func (s *Store) Month(_ context.Context, month string) ([]readmodel.PatientMonth, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]readmodel.PatientMonth, 0, len(s.months[month]))
+	for _, pm := range s.months[month] {
+		out = append(out, copyPatientMonth(pm))
+	}
+	slices.SortFunc(out, func(a, b readmodel.PatientMonth) int { return cmp.Compare(a.PatientID, b.PatientID) })
+	return out, nil
+}
+
+// Totals implements readmodel.Store: ordered by PatientID, Program, Role.
+func (s *Store) Totals(_ context.Context, month string) ([]readmodel.MinuteTotal, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []readmodel.MinuteTotal{}
+	for _, rows := range s.totals[month] {
+		out = append(out, rows...)
+	}
+	slices.SortFunc(out, func(a, b readmodel.MinuteTotal) int {
+		return cmp.Or(cmp.Compare(a.PatientID, b.PatientID), cmp.Compare(a.Program, b.Program), cmp.Compare(a.Role, b.Role))
+	})
+	return out, nil
+}
+
+// Batch implements readmodel.Store.
+func (s *Store) Batch(_ context.Context, id string) (readmodel.Batch, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, ok := s.batches[id]
+	if !ok {
+		return readmodel.Batch{}, false, nil
+	}
+	return copyBatch(b), true, nil
+}
+
+// Batches implements readmodel.Store: ordered by LogSequence (then ID).
+func (s *Store) Batches(_ context.Context, month string) ([]readmodel.Batch, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []readmodel.Batch{}
+	for _, b := range s.batches {
+		if b.Month == month {
+			out = append(out, copyBatch(b))
+		}
+	}
+	slices.SortFunc(out, func(a, b readmodel.Batch) int {
+		return cmp.Or(cmp.Compare(a.LogSequence, b.LogSequence), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// Patients implements readmodel.Store: ordered by PatientID.
+func (s *Store) Patients(context.Context) ([]readmodel.Patient, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]readmodel.Patient, 0, len(s.patients))
+	for _, p := range s.patients {
+		out = append(out, copyPatient(p))
+	}
+	slices.SortFunc(out, func(a, b readmodel.Patient) int { return cmp.Compare(a.PatientID, b.PatientID) })
+	return out, nil
+}
+
+// Reset implements readmodel.Store.
+func (s *Store) Reset(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reset()
+	return nil
+}
+
+// Close implements readmodel.Store. It holds nothing to release; the data
+// stays readable.
+func (s *Store) Close() error { return nil }
+
+// ---- deep copies -------------------------------------------------------------
+
+func copyPatientMonth(pm readmodel.PatientMonth) readmodel.PatientMonth {
+	pm.Evaluation = copyEvaluation(pm.Evaluation)
+	if pm.BilledEvaluation != nil {
+		b := copyEvaluation(*pm.BilledEvaluation)
+		pm.BilledEvaluation = &b
+	}
+	return pm
+}
+
+func copyEvaluation(ev rules.Evaluation) rules.Evaluation {
+	ev.Lines = copyLines(ev.Lines)
+	ev.Reasons = slices.Clone(nonNil(ev.Reasons))
+	for i := range ev.Reasons {
+		ev.Reasons[i].Minutes = clonePtr(ev.Reasons[i].Minutes)
+		ev.Reasons[i].Needed = clonePtr(ev.Reasons[i].Needed)
+	}
+	ev.Flags = slices.Clone(nonNil(ev.Flags))
+	ev.Excluded = slices.Clone(nonNil(ev.Excluded))
+	return ev
+}
+
+func copyLines(ls []rules.Line) []rules.Line {
+	out := slices.Clone(nonNil(ls))
+	for i := range out {
+		out[i].Diagnoses = slices.Clone(nonNil(out[i].Diagnoses))
+		out[i].Evidence = slices.Clone(nonNil(out[i].Evidence))
+	}
+	return out
+}
+
+func copyBatch(b readmodel.Batch) readmodel.Batch {
+	b.Lines = slices.Clone(nonNil(b.Lines))
+	for i := range b.Lines {
+		b.Lines[i].Diagnoses = slices.Clone(nonNil(b.Lines[i].Diagnoses))
+		b.Lines[i].Evidence = slices.Clone(nonNil(b.Lines[i].Evidence))
+	}
+	units := make(map[string]int, len(b.Totals.Units))
+	for k, v := range b.Totals.Units {
+		units[k] = v
+	}
+	b.Totals.Units = units
+	return b
+}
+
+func copyPatient(p readmodel.Patient) readmodel.Patient {
+	p.ConsentedAt = clonePtr(p.ConsentedAt)
+	p.DeclinedAt = clonePtr(p.DeclinedAt)
+	p.RevokedAt = clonePtr(p.RevokedAt)
+	p.CarePlanAt = clonePtr(p.CarePlanAt)
+	p.CopyProvidedAt = clonePtr(p.CopyProvidedAt)
+	return p
+}
+
+func clonePtr[T int | time.Time](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
