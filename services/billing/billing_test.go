@@ -42,14 +42,6 @@ type evaluation struct {
 	BilledLines  json.RawMessage `json:"billedLines"`
 }
 
-func (e evaluation) reasons() []string {
-	var out []string
-	for _, r := range e.Reasons {
-		out = append(out, r.Code)
-	}
-	return out
-}
-
 func (e evaluation) flags() []string {
 	var out []string
 	for _, f := range e.Flags {

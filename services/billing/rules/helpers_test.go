@@ -99,7 +99,6 @@ func md(id, start string, minutes int, opts ...entryOpt) TimeEntry {
 }
 
 func tags(ps ...Program) entryOpt    { return func(t *TimeEntry) { t.Programs = ps } }
-func staffID(id string) entryOpt     { return func(t *TimeEntry) { t.Staff.ID = id } }
 func session(id string) entryOpt     { return func(t *TimeEntry) { t.SessionID = id } }
 func activity(a string) entryOpt     { return func(t *TimeEntry) { t.Activity = a } }
 func unanswered() entryOpt           { return func(t *TimeEntry) { t.Outcome = OutcomeUnanswered } }
@@ -107,7 +106,6 @@ func voided() entryOpt               { return func(t *TimeEntry) { t.Voided = tr
 func inEncounter(id string) entryOpt { return func(t *TimeEntry) { t.EncounterID = id } }
 func recorded(s string) entryOpt     { return func(t *TimeEntry) { t.RecordedAt = at(s) } }
 func directlySupervised() entryOpt   { return func(t *TimeEntry) { t.DirectSupervision = true } }
-func withID(id string) entryOpt      { return func(t *TimeEntry) { t.ID = id } }
 func startUTC(s string) entryOpt {
 	return func(t *TimeEntry) {
 		v, err := time.Parse(time.RFC3339, s)
