@@ -11,8 +11,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # -race for every package: the whole suite fits CI's time with it.
 TESTFLAGS   ?= -race -count=1
 BENCHFLAGS  ?= -count=5
-# Thresholds the issues set for the benchmark ratios (carelog / raw).
-BENCHMIN    ?= -min Append/writers=16=0.5
+# Thresholds the issues set for the benchmark ratios (carelog / raw) that
+# Carelog meets today. Rebuild/store=* (issue 5 asks for 0.5) is reported
+# but not yet enforced: it measures 0.2-0.25.
+BENCHMIN    ?= -min Append/writers=16=0.5 -min Ingest/path=batch=0.5
 
 .PHONY: run build test bench lint modules-alone tidy-check up down clean
 
