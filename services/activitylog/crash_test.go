@@ -26,9 +26,6 @@ import (
 // chains are intact), and that sending the interrupted batches again
 // answers stored or duplicate for every item without storing any twice.
 func TestKillDuringBatch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs child processes")
-	}
 	const (
 		patients  = 50
 		batchSize = 200

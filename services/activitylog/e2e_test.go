@@ -133,9 +133,6 @@ func servingURL(line string) (string, bool) {
 // deployment does, and drives it over HTTP and over NATS as a clinical app
 // would.
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	bin, err := serviceBinary()
 	if err != nil {
 		t.Fatal(err)

@@ -717,12 +717,12 @@ func nonNil[T any](s []T) []T {
 // not met since (known from the funnel rows) are folded from the log, which
 // is slower.
 func (p *Projection) Unevaluated(ctx context.Context, m rules.Month, have map[string]bool) ([]readmodel.PatientMonth, error) {
-	type todo struct {
+	type evalJob struct {
 		id  string
 		f   rules.Facts
 		row readmodel.PatientMonth
 	}
-	var jobs []todo
+	var jobs []evalJob
 	p.mu.RLock()
 	practice, resumed := p.practice, p.resumed
 	end := m.End(practice.Location)
@@ -742,7 +742,7 @@ func (p *Projection) Unevaluated(ctx context.Context, m rules.Month, have map[st
 			be := b.evaluation
 			row.BatchID, row.BilledEvaluation, row.AsOfSequence = b.batchID, &be, max(row.AsOfSequence, b.seq)
 		}
-		jobs = append(jobs, todo{id: id, f: ps.f.Facts(m, practice, bm), row: row})
+		jobs = append(jobs, evalJob{id: id, f: ps.f.Facts(m, practice, bm), row: row})
 	}
 	cached := func(id string) bool { _, ok := p.patients[id]; return ok }
 	var uncached []string
