@@ -119,36 +119,8 @@ func DefaultRules() Rules {
 	return Rules{NotesMinChars: 20, NotesMinWords: 3, ClockSkew: 5 * time.Minute}
 }
 
-// ValidNPI reports whether s is a National Provider Identifier: 10 digits,
-// the last being the Luhn check digit computed over "80840" followed by the
-// first nine (the prefix the NPI standard prescribes).
-func ValidNPI(s string) bool {
-	if len(s) != 10 || !allDigits(s) {
-		return false
-	}
-	sum, double := 0, false
-	digits := "80840" + s
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if double {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
+// ValidNPI reports whether s is a well-formed NPI (events.ValidNPI).
+func ValidNPI(s string) bool { return events.ValidNPI(s) }
 
 // procedureCode matches a CPT code (five digits; category II ends in F,
 // category III in T, PLA codes in U) or a HCPCS level II code (a letter and

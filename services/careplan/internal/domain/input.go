@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/carelog/carelog/events"
 	"github.com/carelog/carelog/pkg/errs"
 )
 
@@ -56,34 +57,8 @@ func Bool(op, field string, v *bool) (bool, error) {
 	return *v, nil
 }
 
-// ValidNPI reports whether s is a National Provider Identifier: 10 digits
-// whose last is the Luhn check digit of the first nine prefixed with 80840
-// (the NPI standard, 45 CFR 162.406). The consent service has its own copy;
-// they are to be merged into one shared helper.
-func ValidNPI(s string) bool {
-	if len(s) != 10 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	full := "80840" + s
-	sum, double := 0, false
-	for i := len(full) - 1; i >= 0; i-- {
-		d := int(full[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
+// ValidNPI reports whether s is a well-formed NPI (events.ValidNPI).
+func ValidNPI(s string) bool { return events.ValidNPI(s) }
 
 // icd10CM is the shape of an ICD-10-CM code with its dot: a letter other than
 // U, two characters, then up to four after the dot. It checks the form, not

@@ -23,38 +23,7 @@ const MaxClientIDLen = 100
 // ValidNPI reports whether s is a National Provider Identifier: 10 digits,
 // the last being the Luhn check digit computed over "80840" followed by the
 // first nine (the card-issuer prefix the NPI standard prescribes).
-func ValidNPI(s string) bool {
-	if len(s) != 10 || !allDigits(s) {
-		return false
-	}
-	return luhnValid("80840" + s)
-}
-
-// luhnValid reports whether a string of digits ends in its Luhn check digit.
-func luhnValid(digits string) bool {
-	sum, double := 0, false
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func ValidNPI(s string) bool { return events.ValidNPI(s) }
 
 // mbiLetters are the letters a Medicare Beneficiary Identifier may use: A–Z
 // without S, L, O, I, B and Z (CMS MBI format).
