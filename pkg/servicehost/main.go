@@ -2,6 +2,7 @@ package servicehost
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,11 +21,37 @@ import (
 	"github.com/carelog/carelog/pkg/openapi"
 )
 
-// Deps are what Main hands a service's constructor.
+// Deps are a service's collaborators, owned by the caller; every service's
+// Deps is this type (or embeds its fields), and Main hands it to build.
 type Deps struct {
 	Log    eventlog.Log
 	Logger *slog.Logger
 	Spec   *openapi.Spec
+	// Now is the service clock (time.Now in production, pinned in tests).
+	Now func() time.Time
+}
+
+// WithDefaults reports every missing required dependency (Log, Spec) at
+// once, naming the service, and fills the optional ones: Logger defaults to
+// slog.Default and Now to time.Now.
+func (d Deps) WithDefaults(service string) (Deps, error) {
+	var missing []error
+	if d.Log == nil {
+		missing = append(missing, fmt.Errorf("%s: Deps.Log is required", service))
+	}
+	if d.Spec == nil {
+		missing = append(missing, fmt.Errorf("%s: Deps.Spec is required", service))
+	}
+	if err := errors.Join(missing...); err != nil {
+		return d, err
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return d, nil
 }
 
 // Main is the body of a service's own binary (services/<name>/cmd/...): it
@@ -87,7 +114,7 @@ func run(ctx context.Context, name, addr, natsURL string, getenv func(string) st
 	spec := openapi.NewSpec()
 	h := New(Config{Addr: addr, Title: "Carelog " + name + " API", AccessLog: access}, logger, nc, log, tokens, spec)
 	defer h.Close()
-	svc, err := build(Deps{Log: log, Logger: logger, Spec: spec})
+	svc, err := build(Deps{Log: log, Logger: logger, Spec: spec, Now: time.Now})
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,6 @@ package activitylog
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"time"
 
 	// The practice time zone decides the month of an entry; it must not
 	// depend on the host's zoneinfo files.
@@ -29,10 +27,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carelog/carelog/pkg/command"
-	"github.com/carelog/carelog/pkg/eventlog"
 	"github.com/carelog/carelog/pkg/natsapi"
-	"github.com/carelog/carelog/pkg/openapi"
 	"github.com/carelog/carelog/pkg/projection"
+	"github.com/carelog/carelog/pkg/servicehost"
 	"github.com/carelog/carelog/services/activitylog/internal/domain"
 	"github.com/carelog/carelog/services/activitylog/internal/httpapi"
 	"github.com/carelog/carelog/services/activitylog/internal/readmodel"
@@ -114,14 +111,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Deps are the service's collaborators, owned by the caller.
-type Deps struct {
-	Log    eventlog.Log
-	Logger *slog.Logger
-	Spec   *openapi.Spec
-	// Now is the service clock (time.Now in production, pinned in tests).
-	Now func() time.Time
-}
+// Deps are the service's collaborators (servicehost.Deps).
+type Deps = servicehost.Deps
 
 // Service is the activitylog service.
 type Service struct {
@@ -138,21 +129,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var missing []error
-	if deps.Log == nil {
-		missing = append(missing, errors.New("activitylog: Deps.Log is required"))
-	}
-	if deps.Spec == nil {
-		missing = append(missing, errors.New("activitylog: Deps.Spec is required"))
-	}
-	if err := errors.Join(missing...); err != nil {
+	deps, err := deps.WithDefaults("activitylog")
+	if err != nil {
 		return nil, err
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.Default()
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
 	}
 	cfg = cfg.withDefaults()
 	rules := domain.DefaultRules()

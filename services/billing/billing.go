@@ -27,6 +27,7 @@ import (
 	"github.com/carelog/carelog/pkg/natsapi"
 	"github.com/carelog/carelog/pkg/openapi"
 	pkgprojection "github.com/carelog/carelog/pkg/projection"
+	"github.com/carelog/carelog/pkg/servicehost"
 	"github.com/carelog/carelog/services/billing/internal/batches"
 	"github.com/carelog/carelog/services/billing/internal/httpapi"
 	"github.com/carelog/carelog/services/billing/internal/memory"
@@ -94,22 +95,11 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var missing []error
-	if deps.Log == nil {
-		missing = append(missing, errors.New("billing: Deps.Log is required"))
-	}
-	if deps.Spec == nil {
-		missing = append(missing, errors.New("billing: Deps.Spec is required"))
-	}
-	if err := errors.Join(missing...); err != nil {
+	base, err := servicehost.Deps{Log: deps.Log, Logger: deps.Logger, Spec: deps.Spec, Now: deps.Now}.WithDefaults("billing")
+	if err != nil {
 		return nil, err
 	}
-	if deps.Logger == nil {
-		deps.Logger = slog.Default()
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
+	deps.Logger, deps.Now = base.Logger, base.Now
 	s := &Service{cfg: cfg, deps: deps, store: deps.Store}
 	if s.store == nil {
 		if cfg.PostgresURL != "" {

@@ -21,16 +21,13 @@ package careplan
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/carelog/carelog/pkg/command"
-	"github.com/carelog/carelog/pkg/eventlog"
 	"github.com/carelog/carelog/pkg/natsapi"
-	"github.com/carelog/carelog/pkg/openapi"
+	"github.com/carelog/carelog/pkg/servicehost"
 	"github.com/carelog/carelog/services/careplan/internal/domain"
 	"github.com/carelog/carelog/services/careplan/internal/httpapi"
 )
@@ -55,14 +52,8 @@ func (c Config) Validate() error {
 	return errors.Join(problems...)
 }
 
-// Deps are the service's collaborators, owned by the caller.
-type Deps struct {
-	Log    eventlog.Log
-	Logger *slog.Logger
-	Spec   *openapi.Spec
-	// Now is the service clock (time.Now in production, pinned in tests).
-	Now func() time.Time
-}
+// Deps are the service's collaborators (servicehost.Deps).
+type Deps = servicehost.Deps
 
 // Service is the careplan service.
 type Service struct {
@@ -77,21 +68,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var problems []error
-	if deps.Log == nil {
-		problems = append(problems, errors.New("careplan: Deps.Log is required"))
-	}
-	if deps.Spec == nil {
-		problems = append(problems, errors.New("careplan: Deps.Spec is required"))
-	}
-	if err := errors.Join(problems...); err != nil {
+	deps, err := deps.WithDefaults("careplan")
+	if err != nil {
 		return nil, err
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.Default()
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
 	}
 	if cfg.CachedStreams == 0 {
 		cfg.CachedStreams = DefaultCachedStreams

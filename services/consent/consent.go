@@ -15,16 +15,13 @@ package consent
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/carelog/carelog/pkg/command"
-	"github.com/carelog/carelog/pkg/eventlog"
 	"github.com/carelog/carelog/pkg/natsapi"
-	"github.com/carelog/carelog/pkg/openapi"
 	"github.com/carelog/carelog/pkg/projection"
+	"github.com/carelog/carelog/pkg/servicehost"
 	"github.com/carelog/carelog/services/consent/internal/domain"
 	"github.com/carelog/carelog/services/consent/internal/httpapi"
 	"github.com/carelog/carelog/services/consent/internal/readmodel"
@@ -45,14 +42,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Deps are the service's collaborators, owned by the caller.
-type Deps struct {
-	Log    eventlog.Log
-	Logger *slog.Logger
-	Spec   *openapi.Spec
-	// Now is the service clock (time.Now in production, pinned in tests).
-	Now func() time.Time
-}
+// Deps are the service's collaborators (servicehost.Deps).
+type Deps = servicehost.Deps
 
 // Service is the consent service.
 type Service struct {
@@ -69,21 +60,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var missing []error
-	if deps.Log == nil {
-		missing = append(missing, errors.New("consent: Deps.Log is required"))
-	}
-	if deps.Spec == nil {
-		missing = append(missing, errors.New("consent: Deps.Spec is required"))
-	}
-	if err := errors.Join(missing...); err != nil {
+	deps, err := deps.WithDefaults("consent")
+	if err != nil {
 		return nil, err
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.Default()
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
 	}
 	if cfg.CachedPatients == 0 {
 		cfg.CachedPatients = 10000
