@@ -13,13 +13,21 @@
 // BenchmarkAppend/writers=16/impl=raw-2 form the pair Append/writers=16.
 //
 // X and Y are the medians, over repeated runs (-count N), of the metric named
-// by -unit (default events/s), a rate: higher is better. When either side did
-// not report that unit, both sides use 1e9/(ns/op) operations per second. R is
-// always carelog/raw, so R < 1 means Carelog is slower than raw.
+// by -unit (default events/s), a rate: higher is better. A pair whose sides do
+// not both report that unit but both report the latency metric named by
+// -latency (default p50-µs, lower is better) is printed as
 //
-// Exit status: 0 when at least one pair was reported and every -min bound
-// holds; 1 when no pair was found, a -min bound failed or named no pair, or the
-// input reports a failing test or benchmark; 2 on a usage error.
+//	NAME: carelog p50 Xµs, raw p50 Yµs, ratio R, p99 carelog Aµs, raw Bµs
+//
+// (the p99 part when both sides also report p99-µs). Otherwise both sides use
+// 1e9/(ns/op) operations per second. R is always carelog/raw: for a rate R < 1
+// means Carelog is slower than raw, for a latency R > 1 does.
+//
+// Exit status: 0 when at least one pair was reported and every -min and -max
+// bound holds; 1 when no pair was found, a bound failed, named no pair or is of
+// the wrong kind for its pair (-min bounds rates from below, -max latencies
+// from above), or the input reports a failing test or benchmark; 2 on a usage
+// error.
 package main
 
 import (
@@ -77,11 +85,12 @@ func parseBound(s string) (bound, error) {
 	return bound{name: strings.TrimPrefix(s[:i], "Benchmark"), ratio: r}, nil
 }
 
-const usage = `usage: go test -bench . [-count N] ./... | benchreport [-q] [-unit events/s] [-min NAME=RATIO ...]
+const usage = `usage: go test -bench . [-count N] ./... | benchreport [-q] [-unit events/s] [-latency p50-µs] [-min NAME=RATIO ...] [-max NAME=RATIO ...]
 
 Pairs impl=carelog with impl=raw benchmarks and prints one line per pair:
-  NAME: carelog X/s, raw Y/s, ratio R
-X and Y are medians over repeated runs; R = carelog/raw (higher is better).
+  NAME: carelog X/s, raw Y/s, ratio R          (a rate: higher is better)
+  NAME: carelog p50 Xµs, raw p50 Yµs, ratio R  (a latency: lower is better)
+X and Y are medians over repeated runs; R = carelog/raw.
 
 `
 
@@ -94,8 +103,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	quiet := fs.Bool("q", false, "do not echo the input to stderr")
 	unit := fs.String("unit", "events/s", "rate metric to compare (must end in /s); without it, 1e9/(ns/op) ops/s")
-	var mins bounds
-	fs.Var(&mins, "min", "fail (exit 1) when pair NAME's ratio carelog/raw is below RATIO, as NAME=RATIO (repeatable), e.g. Append/writers=16=0.5")
+	latency := fs.String("latency", "p50-µs", "latency metric (lower is better) compared for pairs that lack the -unit rate; \"\" to never compare latency")
+	var mins, maxs bounds
+	fs.Var(&mins, "min", "fail (exit 1) when rate pair NAME's ratio carelog/raw is below RATIO, as NAME=RATIO (repeatable), e.g. Append/writers=16=0.5")
+	fs.Var(&maxs, "max", "fail (exit 1) when latency pair NAME's ratio carelog/raw is above RATIO, as NAME=RATIO (repeatable), e.g. History=3")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -121,7 +132,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchreport: read input: %v\n", err)
 		return 1
 	}
-	rep := pair(in.results, *unit)
+	rep := pair(in.results, *unit, *latency)
 
 	for _, p := range rep.pairs {
 		fmt.Fprintln(stdout, p.String())
@@ -142,7 +153,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "benchreport: FAIL: no impl=carelog/impl=raw benchmark pair in the input (%d benchmark results read)\n", len(in.results))
 		status = 1
 	}
-	for _, msg := range check(rep.pairs, mins) {
+	for _, msg := range check(rep.pairs, mins, maxs) {
 		fmt.Fprintf(stderr, "benchreport: FAIL: %s\n", msg)
 		status = 1
 	}

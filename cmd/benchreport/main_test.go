@@ -129,6 +129,7 @@ func TestPair(t *testing.T) {
 		name     string
 		input    string
 		unit     string
+		latency  string   // -latency; "" is the default p50-µs, "none" is ""
 		want     []string // report lines
 		warnings []string // substrings, one per expected warning
 	}{
@@ -231,6 +232,69 @@ BenchmarkX/impl=raw-2 10 1 ns/op 400 events/s
 			warnings: []string{"X is reported by 2 packages"},
 		},
 		{
+			name: "latency: medians of p50 and p99, lower is better",
+			input: `pkg: audit
+BenchmarkHistory/impl=carelog-2 200 3855078 ns/op 5.110 events/op 1010 p50-µs 64226 p99-µs
+BenchmarkHistory/impl=carelog-2 200 846633 ns/op 5.110 events/op 844.6 p50-µs 1689 p99-µs
+BenchmarkHistory/impl=carelog-2 200 714448 ns/op 5.110 events/op 485.0 p50-µs 4881 p99-µs
+BenchmarkHistory/impl=raw-2 200 187436 ns/op 5.110 events/op 172.8 p50-µs 511.4 p99-µs
+BenchmarkHistory/impl=raw-2 200 241792 ns/op 5.110 events/op 191.2 p50-µs 711.7 p99-µs
+BenchmarkHistory/impl=raw-2 200 353797 ns/op 5.110 events/op 130.0 p50-µs 472.8 p99-µs
+`,
+			unit: "events/s",
+			want: []string{"History: carelog p50 845µs, raw p50 173µs, ratio 4.89, p99 carelog 4881µs, raw 511µs"},
+		},
+		{
+			name: "latency without p99",
+			input: `BenchmarkGet/impl=carelog-2 10 1 ns/op 12.5 p50-µs
+BenchmarkGet/impl=raw-2 10 1 ns/op 10 p50-µs 20 p99-µs
+`,
+			unit: "events/s",
+			want: []string{"Get: carelog p50 12.5µs, raw p50 10µs, ratio 1.25"},
+		},
+		{
+			name: "rate preferred to latency",
+			input: `BenchmarkGet/impl=carelog-2 10 1 ns/op 50 events/s 10 p50-µs
+BenchmarkGet/impl=raw-2 10 1 ns/op 100 events/s 5 p50-µs
+`,
+			unit: "events/s",
+			want: []string{"Get: carelog 50/s, raw 100/s, ratio 0.50"},
+		},
+		{
+			name: "latency on one side only: ops/s",
+			input: `BenchmarkGet/impl=carelog-2 10 2000 ns/op 10 p50-µs
+BenchmarkGet/impl=raw-2 10 1000 ns/op
+`,
+			unit:     "events/s",
+			want:     []string{"Get: carelog 500000/s, raw 1000000/s, ratio 0.50"},
+			warnings: []string{"Get: events/s missing"},
+		},
+		{
+			name: "latency disabled",
+			input: `BenchmarkGet/impl=carelog-2 10 2000 ns/op 10 p50-µs
+BenchmarkGet/impl=raw-2 10 1000 ns/op 5 p50-µs
+`,
+			unit:     "events/s",
+			latency:  "none",
+			want:     []string{"Get: carelog 500000/s, raw 1000000/s, ratio 0.50"},
+			warnings: []string{"Get: events/s missing"},
+		},
+		{
+			name: "custom latency unit",
+			input: `BenchmarkGet/impl=carelog-2 10 1 ns/op 3 p90-ms
+BenchmarkGet/impl=raw-2 10 1 ns/op 2 p90-ms
+`,
+			unit:    "events/s",
+			latency: "p90-ms",
+			want:    []string{"Get: carelog p90 3ms, raw p90 2ms, ratio 1.50"},
+		},
+		{
+			name:     "latency raw zero",
+			input:    "BenchmarkX/impl=carelog-2 10 1 ns/op 100 p50-µs\nBenchmarkX/impl=raw-2 10 1 ns/op 0 p50-µs\n",
+			unit:     "events/s",
+			warnings: []string{"X: raw p50-µs is 0"},
+		},
+		{
 			name:  "raw zero",
 			input: "BenchmarkX/impl=carelog-2 10 1 ns/op 100 events/s\nBenchmarkX/impl=raw-2 10 1 ns/op 0 events/s\n",
 			unit:  "events/s",
@@ -241,7 +305,14 @@ BenchmarkX/impl=raw-2 10 1 ns/op 400 events/s
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rep := pair(parseAll(t, tt.input), tt.unit)
+			latency := tt.latency
+			if latency == "" {
+				latency = "p50-µs"
+			}
+			if latency == "none" {
+				latency = ""
+			}
+			rep := pair(parseAll(t, tt.input), tt.unit, latency)
 			var got []string
 			for _, p := range rep.pairs {
 				got = append(got, p.String())
@@ -264,14 +335,22 @@ BenchmarkX/impl=raw-2 10 1 ns/op 400 events/s
 
 func TestCheck(t *testing.T) {
 	pairs := []pairLine{
-		{name: "Append/writers=16", carelog: 3378, raw: 7000}, // 0.4826
-		{name: "Replay", carelog: 900, raw: 1000},             // 0.9
+		{name: "Append/writers=16", carelog: 3378, raw: 7000},                      // 0.4826
+		{name: "Replay", carelog: 900, raw: 1000},                                  // 0.9
+		{name: "History", metric: "p50-µs", latency: true, carelog: 450, raw: 150}, // 3
 	}
 	tests := []struct {
 		name string
 		mins []bound
+		maxs []bound
 		want []string // substrings, one per failure
 	}{
+		{name: "max holds", maxs: []bound{{"History", 3}}},
+		{name: "max above", maxs: []bound{{"History", 2.9}}, want: []string{"History: ratio 3.0000 is above the bound 2.9 (carelog p50-µs 450, raw p50-µs 150)"}},
+		{name: "min on a latency", mins: []bound{{"History", 0.5}}, want: []string{"History: -min History=0.5 bounds a rate, but the pair compares latency p50-µs (lower is better); use -max"}},
+		{name: "max on a rate", maxs: []bound{{"Replay", 2}}, want: []string{"Replay: -max Replay=2 bounds a latency"}},
+		{name: "max unknown name", maxs: []bound{{"Nope", 3}}, want: []string{"-max Nope=3 names no reported pair"}},
+		{name: "min and max", mins: []bound{{"Replay", 1}}, maxs: []bound{{"History", 1}}, want: []string{"Replay: ratio 0.9000", "History: ratio 3.0000 is above"}},
 		{name: "none", mins: nil},
 		{name: "holds", mins: []bound{{"Replay", 0.9}, {"Append/writers=16", 0.48}}},
 		{name: "below", mins: []bound{{"Append/writers=16", 0.5}}, want: []string{"Append/writers=16: ratio 0.4826 is below the bound 0.5"}},
@@ -281,7 +360,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := check(pairs, tt.mins)
+			got := check(pairs, tt.mins, tt.maxs)
 			if len(got) != len(tt.want) {
 				t.Fatalf("check = %q, want %d failures like %q", got, len(tt.want), tt.want)
 			}
@@ -291,6 +370,25 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPairLineFormatLatency(t *testing.T) {
+	tests := []struct {
+		p    pairLine
+		want string
+	}{
+		{pairLine{name: "History", metric: "p50-µs", latency: true, carelog: 1043.4, raw: 162.1},
+			"History: carelog p50 1043µs, raw p50 162µs, ratio 6.44"},
+		{pairLine{name: "History", metric: "p50-µs", latency: true, carelog: 99.94, raw: 9.876, tail: "p99-µs", carelogTail: 250, rawTail: 0.5},
+			"History: carelog p50 99.9µs, raw p50 9.88µs, ratio 10.12, p99 carelog 250µs, raw 0.5µs"},
+		{pairLine{name: "X", metric: "ms", latency: true, carelog: 2, raw: 1},
+			"X: carelog 2ms, raw 1ms, ratio 2.00"},
+	}
+	for _, tt := range tests {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
 	}
 }
 
@@ -314,6 +412,12 @@ BenchmarkReplay/impl=carelog-2                    	      10	  20000000 ns/op	   
 BenchmarkReplay/impl=raw-2                        	      10	  10000000 ns/op	   1000000 events/s
 PASS
 ok  	github.com/carelog/carelog/pkg/eventlog/jetstream	42.1s
+`
+
+const latencySample = `pkg: github.com/carelog/carelog/services/audit/internal/bench
+BenchmarkHistory/impl=carelog-2   200   1100000 ns/op   5.110 events/op   1000 p50-µs   3000 p99-µs
+BenchmarkHistory/impl=raw-2       200    250000 ns/op   5.110 events/op    200 p50-µs    600 p99-µs
+PASS
 `
 
 func TestRun(t *testing.T) {
@@ -389,10 +493,27 @@ func TestRun(t *testing.T) {
 			status: 0,
 			stdout: "X: carelog 1/s, raw 2/s, ratio 0.50\n",
 		},
+		{
+			name:      "max on a latency pair fails",
+			args:      []string{"-q", "-max", "History=3"},
+			input:     latencySample,
+			status:    1,
+			stdout:    "History: carelog p50 1000µs, raw p50 200µs, ratio 5.00, p99 carelog 3000µs, raw 600µs\n",
+			stderrHas: []string{"FAIL: History: ratio 5.0000 is above the bound 3", "History: p50-µs, carelog n=1, raw n=1"},
+		},
+		{
+			name:       "max on a latency pair holds",
+			args:       []string{"-q", "-max", "History=5", "-min", "Replay=0.5"},
+			input:      sample + latencySample,
+			status:     0,
+			stdout:     "Append/writers=16: carelog 3378/s, raw 6756/s, ratio 0.50\nReplay: carelog 500000/s, raw 1000000/s, ratio 0.50\nHistory: carelog p50 1000µs, raw p50 200µs, ratio 5.00, p99 carelog 3000µs, raw 600µs\n",
+			stderrNots: []string{"FAIL"},
+		},
+		{name: "bad max", args: []string{"-max", "History"}, status: 2, stderrHas: []string{"want NAME=RATIO"}},
 		{name: "bad min", args: []string{"-min", "Replay"}, status: 2, stderrHas: []string{"want NAME=RATIO"}},
 		{name: "not a rate", args: []string{"-unit", "ns/op"}, status: 2, stderrHas: []string{"not a rate"}},
 		{name: "positional arg", args: []string{"bench.txt"}, status: 2, stderrHas: []string{"unexpected arguments"}},
-		{name: "help", args: []string{"-h"}, status: 0, stderrHas: []string{"usage: go test -bench", "-min value"}},
+		{name: "help", args: []string{"-h"}, status: 0, stderrHas: []string{"usage: go test -bench", "-min value", "-max value", "-latency string"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 const (
@@ -20,14 +21,69 @@ type pairLine struct {
 	raw         float64
 	carelogRuns int
 	rawRuns     int
+	// latency is true when metric is a latency (lower is better, bounded
+	// by -max) rather than a rate (higher is better, bounded by -min).
+	latency bool
+	// tail is the p99 counterpart of a p50 latency metric, when both sides
+	// report it on every run: shown, never bounded.
+	tail                 string
+	carelogTail, rawTail float64
 }
 
-// ratio is carelog/raw: below 1 Carelog is slower than raw.
+// ratio is carelog/raw: for a rate below 1 Carelog is slower than raw, for
+// a latency above 1.
 func (p pairLine) ratio() float64 { return p.carelog / p.raw }
 
-// String is the report line, exactly "NAME: carelog X/s, raw Y/s, ratio R".
+// String is the report line: "NAME: carelog X/s, raw Y/s, ratio R" for a
+// rate, "NAME: carelog p50 Xµs, raw p50 Yµs, ratio R" for a latency metric
+// p50-µs (followed by ", p99 carelog Xµs, raw Yµs" when p99-µs is there too).
 func (p pairLine) String() string {
-	return fmt.Sprintf("%s: carelog %.0f/s, raw %.0f/s, ratio %.2f", p.name, p.carelog, p.raw, p.ratio())
+	if !p.latency {
+		return fmt.Sprintf("%s: carelog %.0f/s, raw %.0f/s, ratio %.2f", p.name, p.carelog, p.raw, p.ratio())
+	}
+	s := fmt.Sprintf("%s: carelog %s, raw %s, ratio %.2f", p.name, latencyValue(p.metric, p.carelog), latencyValue(p.metric, p.raw), p.ratio())
+	if p.tail != "" {
+		q, _ := splitLatency(p.tail)
+		s += fmt.Sprintf(", %s carelog %s, raw %s", q, value(p.carelogTail, p.tail), value(p.rawTail, p.tail))
+	}
+	return s
+}
+
+// latencyValue prints v of unit "p50-µs" as "p50 162µs", of a unit without
+// a quantile ("ms") as "162ms".
+func latencyValue(unit string, v float64) string {
+	q, _ := splitLatency(unit)
+	if q == "" {
+		return value(v, unit)
+	}
+	return q + " " + value(v, unit)
+}
+
+// splitLatency splits a latency unit "p50-µs" into "p50" and "µs"; a unit
+// without '-' is ("", unit).
+func splitLatency(unit string) (quantile, u string) {
+	if i := strings.LastIndexByte(unit, '-'); i > 0 {
+		return unit[:i], unit[i+1:]
+	}
+	return "", unit
+}
+
+// value prints a latency of unit ("p50-µs" or "µs") with three significant
+// digits at most, and no decimals from 100 on: 1043µs, 162µs, 12.3µs.
+func value(v float64, unit string) string {
+	_, unit = splitLatency(unit)
+	if v >= 100 {
+		return fmt.Sprintf("%.0f%s", v, unit)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64) + unit
+}
+
+// tailUnit is the p99 unit matching a p50 one ("p50-µs" → "p99-µs"), or "".
+func tailUnit(unit string) string {
+	if rest, ok := strings.CutPrefix(unit, "p50-"); ok {
+		return "p99-" + rest
+	}
+	return ""
 }
 
 type report struct {
@@ -45,7 +101,10 @@ type group struct {
 
 // pair groups results by package and pair name and reports each group that
 // has both an impl=carelog and an impl=raw side, in order of first appearance.
-func pair(results []result, unit string) report {
+// A pair compares the rate unit when both sides report it on every run, else
+// the latency unit (lower is better) when both report that on every run,
+// else 1e9/(ns/op) operations per second.
+func pair(results []result, unit, latency string) report {
 	var rep report
 	groups := map[groupKey]*group{}
 	var order []*group
@@ -92,6 +151,27 @@ func pair(results []result, unit string) report {
 		metric := unit
 		cv, okC := values(c, unit)
 		rv, okR := values(r, unit)
+		if (!okC || !okR) && latency != "" {
+			lc, okLC := values(c, latency)
+			lr, okLR := values(r, latency)
+			if okLC && okLR {
+				p := pairLine{name: g.key.name, metric: latency, latency: true, carelog: median(lc), raw: median(lr), carelogRuns: len(lc), rawRuns: len(lr)}
+				if tail := tailUnit(latency); tail != "" {
+					tc, okTC := values(c, tail)
+					tr, okTR := values(r, tail)
+					if okTC && okTR {
+						p.tail, p.carelogTail, p.rawTail = tail, median(tc), median(tr)
+					}
+				}
+				if p.raw == 0 {
+					rep.warnings = append(rep.warnings, fmt.Sprintf("%s: raw %s is 0; ratio undefined, not compared", g.key.name, latency))
+					continue
+				}
+				names[p.name]++
+				rep.pairs = append(rep.pairs, p)
+				continue
+			}
+		}
 		if !okC || !okR {
 			metric = opsPerSec
 			cv, okC = opsValues(c)
@@ -167,25 +247,43 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// check returns one message per -min bound that fails: the pair's ratio is
-// below the bound, or no pair has that name (a renamed benchmark must not pass
+// check returns one message per bound that fails: a -min bound on a rate
+// pair whose ratio is below it, a -max bound on a latency pair whose ratio is
+// above it, a bound of the wrong kind for its pair (-min on a latency, -max on
+// a rate), or a bound that names no pair (a renamed benchmark must not pass
 // its threshold silently).
-func check(pairs []pairLine, mins []bound) []string {
+func check(pairs []pairLine, mins, maxs []bound) []string {
 	var fails []string
-	for _, b := range mins {
-		found := false
-		for _, p := range pairs {
-			if p.name != b.name {
-				continue
+	for _, kind := range []struct {
+		flag    string
+		bounds  []bound
+		latency bool
+	}{{"-min", mins, false}, {"-max", maxs, true}} {
+		for _, b := range kind.bounds {
+			limit := strconv.FormatFloat(b.ratio, 'g', -1, 64)
+			found := false
+			for _, p := range pairs {
+				if p.name != b.name {
+					continue
+				}
+				found = true
+				r := p.ratio()
+				switch {
+				case p.latency != kind.latency && p.latency:
+					fails = append(fails, fmt.Sprintf("%s: -min %s=%s bounds a rate, but the pair compares latency %s (lower is better); use -max", p.name, b.name, limit, p.metric))
+				case p.latency != kind.latency:
+					fails = append(fails, fmt.Sprintf("%s: -max %s=%s bounds a latency, but the pair compares rate %s (higher is better); use -min", p.name, b.name, limit, p.metric))
+				case !p.latency && r < b.ratio:
+					fails = append(fails, fmt.Sprintf("%s: ratio %s is below the bound %s (carelog %.0f/s, raw %.0f/s)",
+						p.name, strconv.FormatFloat(r, 'f', 4, 64), limit, p.carelog, p.raw))
+				case p.latency && r > b.ratio:
+					fails = append(fails, fmt.Sprintf("%s: ratio %s is above the bound %s (carelog %s %g, raw %s %g)",
+						p.name, strconv.FormatFloat(r, 'f', 4, 64), limit, p.metric, p.carelog, p.metric, p.raw))
+				}
 			}
-			found = true
-			if r := p.ratio(); r < b.ratio {
-				fails = append(fails, fmt.Sprintf("%s: ratio %s is below the bound %s (carelog %.0f/s, raw %.0f/s)",
-					p.name, strconv.FormatFloat(r, 'f', 4, 64), strconv.FormatFloat(b.ratio, 'g', -1, 64), p.carelog, p.raw))
+			if !found {
+				fails = append(fails, fmt.Sprintf("%s %s=%s names no reported pair", kind.flag, b.name, limit))
 			}
-		}
-		if !found {
-			fails = append(fails, fmt.Sprintf("-min %s=%s names no reported pair", b.name, strconv.FormatFloat(b.ratio, 'g', -1, 64)))
 		}
 	}
 	return fails

@@ -52,7 +52,20 @@ type Record struct {
 	RequestID string    `json:"requestId"`
 	// Kind is "read" for GET and HEAD, "write" otherwise.
 	Kind string `json:"kind"`
+	// Target names what an audit read without a patient looked at (the
+	// route's parameters, "id=batch-2025-03-1"); empty otherwise.
+	Target string `json:"target,omitempty"`
 }
+
+// NoPatient is the subject token of audit reads that touch no single
+// patient (a claim batch verification, the access log itself). Patient ids
+// start with a letter or digit, so it cannot collide with one.
+const NoPatient = "_"
+
+// AuditPrefix is the route prefix of the audit endpoints: every request to
+// them is recorded, with or without a patient (issue 6: every audit read is
+// itself in the access log).
+const AuditPrefix = "/v1/audit"
 
 // Recorder queues and publishes records. Safe for concurrent use.
 type Recorder struct {
@@ -129,7 +142,16 @@ func (r *Recorder) publish(batch []Record) {
 		failed := false
 		for _, rec := range batch {
 			data, _ := json.Marshal(rec)
-			f, err := r.js.PublishAsync(SubjectPrefix+rec.PatientID, data)
+			subject := SubjectPrefix + rec.PatientID
+			if rec.PatientID == "" {
+				subject = SubjectPrefix + NoPatient
+			}
+			var opts []jetstream.PublishOpt
+			if rec.RequestID != "" {
+				// A retried batch must not record an access twice.
+				opts = append(opts, jetstream.WithMsgID(rec.RequestID+"|"+rec.PatientID))
+			}
+			f, err := r.js.PublishAsync(subject, data, opts...)
 			if err != nil {
 				failed = true
 				break
@@ -197,8 +219,22 @@ func (r *Recorder) Middleware() echo.MiddlewareFunc {
 			if pid == "" && strings.HasPrefix(c.Path(), "/v1/patients/:id") {
 				pid = c.Param("id")
 			}
-			if pid == "" || !events.ValidID(pid) {
+			audit := strings.HasPrefix(c.Path(), AuditPrefix)
+			var target string
+			if pid != "" && !events.ValidID(pid) {
+				pid = ""
+			}
+			if pid == "" && !audit {
 				return nil
+			}
+			if pid == "" {
+				var params []string
+				for i, n := range c.ParamNames() {
+					if v := c.ParamValues(); i < len(v) {
+						params = append(params, n+"="+v[i])
+					}
+				}
+				target = strings.Join(params, "&")
 			}
 			p, _ := auth.FromContext(c)
 			kind := "write"
@@ -208,7 +244,7 @@ func (r *Recorder) Middleware() echo.MiddlewareFunc {
 			r.Record(Record{
 				At: time.Now().UTC(), PatientID: pid, TokenID: p.TokenID, Role: string(p.Role),
 				Method: c.Request().Method, Route: c.Path(), Status: c.Response().Status,
-				RequestID: httpapi.RequestIDOf(c), Kind: kind,
+				RequestID: httpapi.RequestIDOf(c), Kind: kind, Target: target,
 			})
 			return nil
 		}

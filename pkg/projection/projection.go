@@ -80,6 +80,9 @@ func NewRunner(log eventlog.Log, p Projection) *Runner {
 func (r *Runner) Run(ctx context.Context) error {
 	from, err := r.proj.Checkpoint(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
 		return r.fail(err)
 	}
 	r.advance(from)
@@ -93,6 +96,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	if f, ok := r.proj.(Flusher); ok {
 		tail, err := r.log.LastSequence(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return r.fail(err)
 		}
 		b := &buffered{ctx: ctx, r: r, f: f, tail: tail}

@@ -29,6 +29,8 @@ type Deps struct {
 	Spec   *openapi.Spec
 	// Now is the service clock (time.Now in production, pinned in tests).
 	Now func() time.Time
+	// Access is the access log (optional): the audit service lists it.
+	Access *accesslog.Recorder
 }
 
 // WithDefaults reports every missing required dependency (Log, Spec) at
@@ -114,7 +116,7 @@ func run(ctx context.Context, name, addr, natsURL string, getenv func(string) st
 	spec := openapi.NewSpec()
 	h := New(Config{Addr: addr, Title: "Carelog " + name + " API", AccessLog: access}, logger, nc, log, tokens, spec)
 	defer h.Close()
-	svc, err := build(Deps{Log: log, Logger: logger, Spec: spec, Now: time.Now})
+	svc, err := build(Deps{Log: log, Logger: logger, Spec: spec, Now: time.Now, Access: access})
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		{"DuplicateAfterLaterAppends", testDuplicateAfterLater},
 		{"AnyRevisionChainsUnderConcurrency", testAnyConcurrent},
 		{"StreamHistoryInOrder", testStreamOrder},
+		{"LongStreamAndSnapshot", testLongStream},
 		{"ReadAllInLogOrder", testReadAllOrder},
 		{"SubscribeCatchesUpThenFollows", testSubscribe},
 		{"TamperedPayloadDetected", testTamperedPayload},
@@ -300,6 +301,41 @@ func testAnyConcurrent(t *testing.T, h Harness) {
 	}
 	if got := Stream(t, l, "patient.p-1", 0); len(got) != n {
 		t.Fatalf("got %d events, want %d (chain verified)", len(got), n)
+	}
+}
+
+// A stream longer than any read batch comes back whole and in order, and a
+// read covers the stream as it was when the read began: events appended
+// while it runs are not yielded.
+func testLongStream(t *testing.T, h Harness) {
+	l := h.Open(t).Log()
+	const n = 2500
+	rev := eventlog.NoStream
+	for i := range n {
+		rev = eventlog.Revision(mustAppend(t, l, rev, Event(fmt.Sprintf("e-%04d", i), "patient.p-1", i)).Sequence)
+		if i%500 == 0 {
+			mustAppend(t, l, eventlog.Any, Event(fmt.Sprintf("o-%04d", i), "patient.p-2", i))
+		}
+	}
+	got := Stream(t, l, "patient.p-1", 0)
+	if len(got) != n || got[0].ID != "e-0000" || got[n-1].ID != fmt.Sprintf("e-%04d", n-1) {
+		t.Fatalf("got %d events (first %s), want %d from e-0000", len(got), got[0].ID, n)
+	}
+	read := 0
+	for rec, err := range l.ReadStream(ctx(t), "patient.p-1", 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read == 0 {
+			rev = eventlog.Revision(mustAppend(t, l, eventlog.Any, Event("late", "patient.p-1", n)).Sequence)
+		}
+		if rec.ID == "late" {
+			t.Fatal("an event appended during the read was yielded")
+		}
+		read++
+	}
+	if read != n {
+		t.Fatalf("read %d events, want %d", read, n)
 	}
 }
 

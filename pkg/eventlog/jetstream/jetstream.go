@@ -82,6 +82,8 @@ type Log struct {
 
 	mu   sync.Mutex
 	last map[string]tip // stream key → last appended event, a cache only
+
+	replies replies // answers to direct gets
 }
 
 type tip struct {
@@ -329,30 +331,25 @@ func (l *Log) LastSequence(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// ReadStream implements eventlog.Log.
+// ReadStream implements eventlog.Log. It reads the stream's subject with
+// batched direct gets (ADR-31: next_by_subj with batch), which create no
+// consumer on the server: reading one patient's history costs one request
+// per 1024 events, and any number of concurrent reads can run (an ordered
+// consumer per read hit the server's consumer limit under load, since a
+// stopped consumer lingers until its inactivity threshold). The first
+// message's Nats-Num-Pending fixes how many events the iteration covers:
+// the stream as it was when it was first answered.
 func (l *Log) ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventlog.Record, error] {
 	return func(yield func(eventlog.Record, error) bool) {
 		if !events.ValidStreamKey(stream) {
 			yield(eventlog.Record{}, errs.E("eventlog.ReadStream", errs.Invalid, "stream %q is not a valid stream key", stream))
 			return
 		}
-		subject := l.Subject(stream)
-		last, err := l.stream.GetLastMsgForSubject(ctx, subject)
-		if errors.Is(err, natsjs.ErrMsgNotFound) {
-			return
-		}
-		if err != nil {
-			yield(eventlog.Record{}, errs.Wrap("eventlog.ReadStream", errs.Unavailable, err))
-			return
-		}
-		if from > last.Sequence {
-			return
-		}
 		var chain *events.Chain
 		if from <= 1 {
 			chain = &events.Chain{}
 		}
-		for rec, err := range l.consume(ctx, []string{subject}, from, last.Sequence) {
+		for rec, err := range l.direct(ctx, l.Subject(stream), max(from, 1)) {
 			if err == nil {
 				err = check(&chain, &rec)
 			}
@@ -361,6 +358,152 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64) iter.S
 			}
 		}
 	}
+}
+
+// directBatch is how many messages one direct get request asks for;
+// directTimeout bounds the wait for a whole batch.
+const (
+	directBatch   = 1024
+	directTimeout = 10 * time.Second
+)
+
+// direct yields the messages of subject from sequence from, in order, as
+// the subject held them when the first batch was answered.
+func (l *Log) direct(ctx context.Context, subject string, from uint64) iter.Seq2[eventlog.Record, error] {
+	const op = "eventlog.ReadStream"
+	return func(yield func(eventlog.Record, error) bool) {
+		nc := l.js.Conn()
+		inbox, answers, err := l.replies.open(nc)
+		if err != nil {
+			yield(eventlog.Record{}, errs.Wrap(op, errs.Unavailable, err))
+			return
+		}
+		defer l.replies.close(inbox)
+		api := "$JS.API.DIRECT.GET." + l.cfg.Stream
+		remaining := int64(-1) // unknown until the first message
+		next := from
+		var req []byte
+		timeout := time.NewTimer(directTimeout)
+		defer timeout.Stop()
+		for remaining != 0 {
+			timeout.Reset(directTimeout)
+			req = fmt.Appendf(req[:0], `{"seq":%d,"next_by_subj":%q,"batch":%d}`, next, subject, directBatch)
+			if err := nc.PublishRequest(api, inbox, req); err != nil {
+				yield(eventlog.Record{}, errs.Wrap(op, errs.Unavailable, err))
+				return
+			}
+		batch:
+			for {
+				var m *nats.Msg
+				select {
+				case m = <-answers:
+				case <-ctx.Done():
+					yield(eventlog.Record{}, errs.Wrap(op, errs.Unavailable, ctx.Err()))
+					return
+				case <-timeout.C:
+					yield(eventlog.Record{}, errs.E(op, errs.Unavailable, "direct get %s: no answer within %s", subject, directTimeout))
+					return
+				}
+				switch status := m.Header.Get("Status"); status {
+				case "":
+				case "404":
+					return // no (more) messages on the subject
+				case "204":
+					if m.Header.Get("Nats-Num-Pending") == "0" {
+						return
+					}
+					break batch // end of this batch: ask for the next one
+				default:
+					yield(eventlog.Record{}, errs.E(op, errs.Unavailable, "direct get %s: status %s %s", subject, status, m.Header.Get("Description")))
+					return
+				}
+				seq, err := strconv.ParseUint(m.Header.Get(natsjs.SequenceHeader), 10, 64)
+				if err != nil {
+					yield(eventlog.Record{}, errs.E(op, errs.Internal, "direct get %s: bad sequence header %q", subject, m.Header.Get(natsjs.SequenceHeader)))
+					return
+				}
+				if remaining < 0 {
+					pending, err := strconv.ParseInt(m.Header.Get("Nats-Num-Pending"), 10, 64)
+					if err != nil {
+						yield(eventlog.Record{}, errs.E(op, errs.Internal, "direct get %s: bad Nats-Num-Pending %q", subject, m.Header.Get("Nats-Num-Pending")))
+						return
+					}
+					remaining = pending + 1
+				}
+				next = seq + 1
+				rec, err := l.decode(seq, m.Data)
+				if err != nil {
+					yield(eventlog.Record{}, &errs.Error{Op: op, Kind: errs.Internal, Err: err})
+					return
+				}
+				if got := m.Header.Get(natsjs.SubjectHeader); got != subject || rec.Stream != l.streamKey(subject) {
+					err := &eventlog.IntegrityError{Sequence: rec.Sequence, EventID: rec.ID, Stream: rec.Stream,
+						Err: fmt.Errorf("%w: event of stream %s stored on subject %s", events.ErrChainBroken, rec.Stream, got)}
+					yield(rec, &errs.Error{Op: op, Kind: errs.Internal, Err: err})
+					return
+				}
+				if !yield(rec, nil) {
+					return
+				}
+				if remaining--; remaining == 0 {
+					return
+				}
+			}
+		}
+	}
+}
+
+// replies routes direct-get answers to their readers through one wildcard
+// subscription per log (no SUB and UNSUB per read): each read gets an inbox
+// token and a channel.
+type replies struct {
+	mu      sync.Mutex
+	prefix  string // "<inbox>." of the wildcard subscription
+	sub     *nats.Subscription
+	readers map[string]chan *nats.Msg
+	n       uint64
+}
+
+// open returns a new reply subject and the channel its answers arrive on.
+// The channel holds a whole batch and its end-of-batch status, so the
+// subscription never blocks on a reader as long as each reader asks for
+// the next batch only after draining the previous one.
+func (r *replies) open(nc *nats.Conn) (string, chan *nats.Msg, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sub == nil || !r.sub.IsValid() {
+		r.prefix = nc.NewRespInbox() + "."
+		r.readers = map[string]chan *nats.Msg{}
+		sub, err := nc.Subscribe(r.prefix+"*", r.route)
+		if err != nil {
+			return "", nil, err
+		}
+		r.sub = sub
+	}
+	r.n++
+	inbox := r.prefix + strconv.FormatUint(r.n, 36)
+	ch := make(chan *nats.Msg, directBatch+1)
+	r.readers[inbox] = ch
+	return inbox, ch, nil
+}
+
+func (r *replies) route(m *nats.Msg) {
+	r.mu.Lock()
+	ch := r.readers[m.Subject]
+	r.mu.Unlock()
+	if ch == nil {
+		return // the reader has finished: a batch's tail is dropped
+	}
+	select {
+	case ch <- m:
+	default: // cannot happen while readers follow open's rule; never block the others
+	}
+}
+
+func (r *replies) close(inbox string) {
+	r.mu.Lock()
+	delete(r.readers, inbox)
+	r.mu.Unlock()
 }
 
 // check verifies rec against the chain; a nil chain (reading from the middle

@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, stdout io.Writer)
 		}
 		a.host.AddCheck(servicehost.Check{Name: "postgres", Fn: a.pg.Ping})
 	}
-	services, err := a.buildServices(spec)
+	services, err := a.buildServices(spec, access)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func Dial(url, token string) (*nats.Conn, error) {
 	return nats.Connect(url, opts...)
 }
 
-func (a *App) buildServices(spec *openapi.Spec) ([]servicehost.Service, error) {
+func (a *App) buildServices(spec *openapi.Spec, access *accesslog.Recorder) ([]servicehost.Service, error) {
 	cons, err := consent.New(consent.Config{}, consent.Deps{Log: a.events, Logger: a.log, Spec: spec, Now: time.Now})
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func (a *App) buildServices(spec *openapi.Spec) ([]servicehost.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	aud, err := audit.New(audit.Config{}, audit.Deps{Log: a.events, Logger: a.log, Spec: spec, Now: time.Now})
+	aud, err := audit.New(audit.Config{}, audit.Deps{Log: a.events, Logger: a.log, Spec: spec, Now: time.Now, Access: access})
 	if err != nil {
 		return nil, err
 	}

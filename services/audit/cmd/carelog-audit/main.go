@@ -12,6 +12,6 @@ import (
 
 func main() {
 	os.Exit(servicehost.Main("audit", os.Args[1:], os.Stderr, os.Getenv, func(d servicehost.Deps) (servicehost.Service, error) {
-		return audit.New(audit.Config{}, audit.Deps{Log: d.Log, Logger: d.Logger, Spec: d.Spec, Now: time.Now})
+		return audit.New(audit.Config{}, audit.Deps{Log: d.Log, Logger: d.Logger, Spec: d.Spec, Now: time.Now, Access: d.Access})
 	}))
 }

@@ -12,47 +12,70 @@ import (
 	"github.com/carelog/carelog/services/billing/rules"
 )
 
+// Cut limits what a point-in-time evaluation may see: records recorded by
+// AsOf (zero: no limit) and at or before log sequence UntilSequence (zero: no
+// limit).
+type Cut struct {
+	AsOf          time.Time
+	UntilSequence uint64
+}
+
+func (c Cut) keep(rec eventlog.Record) bool {
+	return (c.AsOf.IsZero() || !rec.RecordedAt.After(c.AsOf)) && (c.UntilSequence == 0 || rec.Sequence <= c.UntilSequence)
+}
+
 // EvaluateAsOf evaluates a patient-month with only the facts recorded by
-// asOf (contract.md: ?asOf= shows what billing showed then): it reads the
-// patient's stream, the practice stream and the month's batch stream from
-// the log, keeps the records with RecordedAt <= asOf (facts.AsOf), folds
-// them and evaluates. The month is billed when a batch recorded by then
-// billed the patient. AsOfSequence is the sequence of the last included
-// event that the evaluation depends on (the patient's, the practice's and
-// that batch's). A zero asOf means no cut: everything in the log now.
-// ok is false when the patient was not enrolled by then.
+// asOf (contract.md: ?asOf= shows what billing showed then); see FactsAt.
+// A zero asOf means no cut: everything in the log now. ok is false when the
+// patient was not enrolled by then.
 func EvaluateAsOf(ctx context.Context, log eventlog.Log, patientID string, m rules.Month, asOf time.Time) (readmodel.PatientMonth, bool, error) {
+	_, pm, ok, err := FactsAt(ctx, log, patientID, m, Cut{AsOf: asOf})
+	return pm, ok, err
+}
+
+// FactsAt folds a patient-month's facts as the log held them at cut and
+// evaluates them: it reads the patient's stream, the practice stream and
+// the month's batch stream, keeps the records inside the cut, folds them and
+// evaluates. The month is billed when a batch inside the cut billed the
+// patient. AsOfSequence is the sequence of the last included event that the
+// evaluation depends on (the patient's, the practice's and that batch's).
+// The returned Facts are the engine's exact input (the audit packet shows
+// them). ok is false when the patient was not enrolled by then.
+func FactsAt(ctx context.Context, log eventlog.Log, patientID string, m rules.Month, cut Cut) (rules.Facts, readmodel.PatientMonth, bool, error) {
 	read := func(stream string) ([]eventlog.Record, error) {
 		var out []eventlog.Record
 		for rec, err := range log.ReadStream(ctx, stream, 1) {
 			if err != nil {
 				return nil, fmt.Errorf("billing: read %s: %w", stream, err)
 			}
-			if asOf.IsZero() || !rec.RecordedAt.After(asOf) {
+			if cut.UntilSequence != 0 && rec.Sequence > cut.UntilSequence {
+				break
+			}
+			if cut.keep(rec) {
 				out = append(out, rec)
 			}
 		}
 		return out, nil
 	}
 	if !events.ValidID(patientID) {
-		return readmodel.PatientMonth{}, false, nil
+		return rules.Facts{}, readmodel.PatientMonth{}, false, nil
 	}
 	precs, err := read(events.PatientStream(patientID))
 	if err != nil {
-		return readmodel.PatientMonth{}, false, err
+		return rules.Facts{}, readmodel.PatientMonth{}, false, err
 	}
 	pt := facts.FoldPatient(patientID, precs)
 	if !pt.Enrolled {
-		return readmodel.PatientMonth{}, false, nil
+		return rules.Facts{}, readmodel.PatientMonth{}, false, nil
 	}
 	prrecs, err := read(events.PracticeStream)
 	if err != nil {
-		return readmodel.PatientMonth{}, false, err
+		return rules.Facts{}, readmodel.PatientMonth{}, false, err
 	}
 	practice := facts.FoldPractice(prrecs)
 	brecs, err := read(events.BatchStream(m.String()))
 	if err != nil {
-		return readmodel.PatientMonth{}, false, err
+		return rules.Facts{}, readmodel.PatientMonth{}, false, err
 	}
 	var seq uint64
 	for _, r := range precs {
@@ -88,6 +111,7 @@ func EvaluateAsOf(ctx context.Context, log eventlog.Log, patientID string, m rul
 			seq = max(seq, r.Sequence)
 		}
 	}
-	ev := rules.Evaluate(pt.Facts(m, practice, bm))
-	return readmodel.PatientMonth{PatientID: patientID, Month: m.String(), Evaluation: ev, AsOfSequence: seq, BatchID: batchID}, true, nil
+	f := pt.Facts(m, practice, bm)
+	ev := rules.Evaluate(f)
+	return f, readmodel.PatientMonth{PatientID: patientID, Month: m.String(), Evaluation: ev, AsOfSequence: seq, BatchID: batchID}, true, nil
 }
