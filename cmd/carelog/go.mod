@@ -10,6 +10,7 @@ require (
 	github.com/carelog/carelog/services/careplan v0.0.0
 	github.com/carelog/carelog/services/consent v0.0.0
 	github.com/jackc/pgx/v5 v5.13.0
+	github.com/minio/highwayhash v1.0.4
 	github.com/nats-io/nats.go v1.55.0
 	github.com/spf13/cobra v1.10.2
 )
@@ -29,7 +30,6 @@ require (
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect
-	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/nats-io/jwt/v2 v2.8.3 // indirect
 	github.com/nats-io/nats-server/v2 v2.15.3 // indirect

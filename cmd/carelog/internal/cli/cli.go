@@ -1,5 +1,6 @@
-// Package cli is the carelog command line: serve, token, version. Commands
-// parse flags and the environment, then call into app and the services; no
+// Package cli is the carelog command line: serve, token, projections,
+// billing, audit, version. Commands parse flags and the environment, then
+// call into app and the services (or, for audit, the running API); no
 // command holds business rules.
 package cli
 
@@ -53,7 +54,7 @@ func newRoot(stdout, stderr io.Writer, env Env) *cobra.Command {
 		return usageError{err}
 	})
 	root.AddCommand(newServe(stdout, stderr, env), newToken(stdout, stderr, env),
-		newProjections(stdout, stderr, env), newBilling(stdout, stderr, env))
+		newProjections(stdout, stderr, env), newBilling(stdout, stderr, env), newAudit(stdout, stderr, env))
 	return root
 }
 

@@ -147,6 +147,10 @@ func Read(ctx context.Context, log eventlog.Log, q Query) (Page, error) {
 			if !errors.As(err, &ie) {
 				return Page{}, fmt.Errorf("%s: %w", op, err)
 			}
+			if q.UntilSequence != 0 && ie.Sequence > q.UntilSequence {
+				read++
+				break // the failure lies past the cut: not part of this history
+			}
 			page.Chain.Verified = false
 			page.Chain.FirstBad = failure(ie)
 			read++

@@ -50,6 +50,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/carelog/carelog/events"
+	"github.com/carelog/carelog/pkg/accesslog"
 	"github.com/carelog/carelog/pkg/auth"
 	"github.com/carelog/carelog/pkg/command"
 	"github.com/carelog/carelog/pkg/errs"
@@ -314,6 +315,7 @@ func (h *Handlers) enrollPatient(c echo.Context) error {
 		return err
 	}
 	stream := events.PatientStream(pid)
+	accesslog.SetPatient(c, pid) // the route carries no patient id: name it for the access log
 	env, err := m.Event(prefixPatient+"-"+pid, events.TypePatientEnrolled, stream, pid, time.Time{}, payload)
 	if err != nil {
 		return err
