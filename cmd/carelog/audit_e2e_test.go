@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	binenc "encoding/binary"
 	"encoding/json"
@@ -796,11 +795,12 @@ func (a *auditTrail) testAccessLog(t *testing.T) {
 // length, with the store's own record checksum recomputed as an intruder
 // with file access would).
 //
-// `carelog serve` on such a copy rebuilds its read models from the log,
-// meets the altered event and stops, naming it. The audit service keeps no
-// read model: its own binary, run against a NATS node on the copy, serves
-// the history, which stops at the altered event and names it, over the API
-// and through `carelog audit history`.
+// `carelog serve` on such a copy rebuilds its read models from the log and
+// meets the altered event: it keeps serving reads so auditors can see the
+// tamper, reports not ready naming the sequence, and refuses writes. The
+// audit service's own binary, run against a NATS node on another copy,
+// serves the same history, which stops at the altered event and names it,
+// over the API and through `carelog audit history`.
 func TestAuditTamperedStore(t *testing.T) {
 	a := newAuditTrail(t)
 	a.threeMonths(t)
@@ -811,16 +811,28 @@ func TestAuditTamperedStore(t *testing.T) {
 	}
 	a.p.stop()
 
-	t.Run("carelog serve stops on the altered log", func(t *testing.T) {
-		dir := tamperedCopy(t, a.dir, target)
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
-		cmd.Env = append(os.Environ(), "CARELOG_ADMIN_TOKEN="+adminToken)
-		out, err := cmd.CombinedOutput()
-		want := fmt.Sprintf("integrity check failed at sequence %d (event %s", seq, target)
-		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), want) {
-			t.Fatalf("serve on the altered copy: got %v:\n%s\nwant exit 1 naming %q", err, out, want)
+	t.Run("carelog serve stays up for auditors, not ready and refusing writes", func(t *testing.T) {
+		p := serve(t, tamperedCopy(t, a.dir, target), []string{"CARELOG_ADMIN_TOKEN=" + adminToken})
+		eventually(t, 15*time.Second, func() error {
+			r := p.do("GET", "/readyz", "", nil)
+			if r.status != 503 || !strings.Contains(string(r.body), fmt.Sprintf(`"eventLogIntegrity":"failed at sequence %d"`, seq)) {
+				return fmt.Errorf("readyz: got %d %s, want 503 naming sequence %d", r.status, r.body, seq)
+			}
+			return nil
+		})
+		if strings.Contains(string(p.do("GET", "/readyz", "", nil).body), auditPatient) {
+			t.Error("readyz (no token) names the patient")
+		}
+		w := p.do("POST", "/v1/time-entries/"+target+"/void", a.clinician, map[string]any{"reason": "after tampering"})
+		wantError(t, w, 503, "unavailable", "")
+		b := &auditTrail{p: p, auditor: a.auditor}
+		h := b.history(t, "")
+		if bad := h.Chain.FirstBad; h.Chain.Verified || bad == nil || bad.Sequence != seq || bad.EventID != target || bad.Problem != "tampered" {
+			t.Fatalf("history on the altered log: got chain %+v firstBad %+v, want %s at sequence %d tampered", h.Chain, bad, target, seq)
+		}
+		want := fmt.Sprintf(`"sequence":%d,"eventId":"%s"`, seq, target)
+		if !strings.Contains(p.Stderr(), "failed integrity verification") || !strings.Contains(p.Stderr(), want) {
+			t.Errorf("serve's log does not name the altered event (%s):\n%s", want, p.Stderr())
 		}
 	})
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -70,6 +71,9 @@ type Host struct {
 	services []Service
 	commands *natsapi.Server
 	ln       net.Listener
+	// tampered is the first integrity failure a service met in the log
+	// (nil while the log verifies); see Run.
+	tampered atomic.Pointer[eventlog.IntegrityError]
 }
 
 // New builds the HTTP side: echo, metrics, operations, /v1 with tokens'
@@ -100,7 +104,7 @@ func New(cfg Config, logger *slog.Logger, nc *nats.Conn, events eventlog.Log, to
 	} {
 		spec.Handle(e, http.MethodGet, o.path, o.h, o.op)
 	}
-	h.v1 = e.Group("/v1", auth.Middleware(tokens))
+	h.v1 = e.Group("/v1", auth.Middleware(tokens), h.refuseWritesWhenTampered)
 	if cfg.AccessLog != nil {
 		h.v1.Use(cfg.AccessLog.Middleware())
 	}
@@ -164,6 +168,10 @@ func (h *Host) readyz(c echo.Context) error {
 	defer cancel()
 	checks := map[string]string{}
 	ok := true
+	if ie := h.tampered.Load(); ie != nil {
+		// No event or patient id here: /readyz needs no token.
+		checks["eventLogIntegrity"], ok = fmt.Sprintf("failed at sequence %d", ie.Sequence), false
+	}
 	for _, ch := range h.checks {
 		if err := ch.Fn(ctx); err != nil {
 			checks[ch.Name], ok = "not ready", false
@@ -212,10 +220,20 @@ func (h *Host) Run(ctx context.Context, attrs ...any) error {
 	h.log.Info("carelog serving", append([]any{"addr", h.Addr(), "version", h.cfg.Version}, attrs...)...)
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-		h.log.Error("carelog stopping after a failure", "err", runErr)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err := <-errc:
+			if ie, ok := errors.AsType[*eventlog.IntegrityError](err); ok {
+				h.tamper(ie)
+				continue
+			}
+			runErr = err
+			h.log.Error("carelog stopping after a failure", "err", runErr)
+			break wait
+		}
 	}
 	h.log.Info("carelog shutting down")
 	if h.commands != nil {
@@ -234,6 +252,31 @@ func (h *Host) Run(ctx context.Context, attrs ...any) error {
 		}
 	}
 	return runErr
+}
+
+// tamper records an integrity failure of the log. The host keeps serving so
+// that auditors can see it (GET /v1/audit/patients/{id}/history names the
+// altered event), but it is not ready and refuses every write: nothing new
+// is recorded or billed on a log that failed verification until it is
+// investigated. Read models fed past the failure stop, so their reads
+// answer 503.
+func (h *Host) tamper(ie *eventlog.IntegrityError) {
+	if h.tampered.CompareAndSwap(nil, ie) {
+		h.log.Error("the event log failed integrity verification: serving reads only, refusing writes", "sequence", ie.Sequence, "eventId", ie.EventID, "err", ie.Err)
+	}
+}
+
+// refuseWritesWhenTampered answers every write with 503 after an integrity
+// failure (see tamper).
+func (h *Host) refuseWritesWhenTampered(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+			if ie := h.tampered.Load(); ie != nil {
+				return errs.E("servicehost.write", errs.Unavailable, "the event log failed integrity verification at sequence %d; writes are refused until it is investigated", ie.Sequence)
+			}
+		}
+		return next(c)
+	}
 }
 
 // Close stops the command subscriptions, closes the services in reverse
