@@ -214,9 +214,14 @@ func (f *folder) died(r *eventlog.Record, date string) {
 }
 
 func (f *folder) condition(r *eventlog.Record, e *events.ConditionRecorded) {
+	// Without an onset date a chronic condition has no start in the record:
+	// it stands at every moment once known, as billing reads it (§1.2
+	// 99490: two chronic conditions; the engine counts a condition in a month
+	// unless its onset date falls after it), so the state never contradicts
+	// a month's evaluation.
 	on, ok := f.onOrBefore(e.OnsetDate)
 	if !ok {
-		on = !r.OccurredAt.After(f.at)
+		on = true
 	}
 	if !on {
 		return

@@ -354,9 +354,17 @@ func TestFoldPatientFacts(t *testing.T) {
 			},
 		},
 		{
-			name:        "no onset: the recording moment counts",
+			name:        "no onset: stands at any moment once known, as billing reads it",
 			given:       []fact{enrolment(enrolledAt), condition("I50.22", "", at(2025, 3, 5, 9, 0))},
 			effectiveAt: at(2025, 3, 4, 9, 0), asOf: later,
+			then: func(t *testing.T, s state.State) {
+				wantCodes(t, s, "I50.22")
+			},
+		},
+		{
+			name:        "no onset, recorded after asOf: unknown",
+			given:       []fact{enrolment(enrolledAt), condition("I50.22", "", at(2025, 3, 5, 9, 0))},
+			effectiveAt: at(2025, 3, 6, 9, 0), asOf: at(2025, 3, 5, 8, 0),
 			then: func(t *testing.T, s state.State) {
 				wantCodes(t, s)
 			},
