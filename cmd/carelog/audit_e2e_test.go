@@ -186,6 +186,8 @@ func (a *auditTrail) threeMonths(t *testing.T) {
 	a.write(t, base+"/conditions", "condition.recorded", map[string]any{"code": "N18.31", "description": "Chronic kidney disease, stage 3a",
 		"expectedDurationMonths": 120, "significantRisk": true, "onsetDate": "2026-08-01"})
 	a.write(t, base+"/consents/c-audit/revocation", "consent.revoked", map[string]any{"revokedAt": "2026-10-20T16:00:00-04:00", "recordedBy": "RN Jo", "reason": "patient asked to stop"})
+	// An August revision of the plan, recorded only now.
+	a.write(t, base+"/care-plans/plan-audit/revisions", "careplan.revised", map[string]any{"revisedAt": "2026-08-25T10:00:00-04:00", "authorNpi": npiA, "prognosis": "Good"})
 }
 
 // ---- history ----------------------------------------------------------------------
@@ -411,7 +413,12 @@ func (a *auditTrail) testState(t *testing.T) {
 		t.Fatalf("event %s not in the history", id)
 		return time.Time{}
 	}
-	ckd := a.written[len(a.written)-2] // N18.31, onset 2026-08-01, recorded in October
+	var ckd writtenEvent // N18.31, onset 2026-08-01, recorded in October: the last condition written
+	for _, w := range a.written {
+		if w.typ == "condition.recorded" {
+			ckd = w
+		}
+	}
 	before := recorded(ckd.id).Add(-time.Nanosecond).Format(time.RFC3339Nano)
 	at := recorded(ckd.id).Format(time.RFC3339Nano)
 	if got := a.state(t, "2026-08-31", before).codes(); !reflect.DeepEqual(got, []string{"I50.22", "E11.65"}) {
@@ -490,6 +497,10 @@ func (a *auditTrail) testVerifyBatch(t *testing.T) {
 // ---- evidence ---------------------------------------------------------------------
 
 type auditPacket struct {
+	CarePlanVersions []struct {
+		Version   int   `json:"version"`
+		Revisions []any `json:"revisions"`
+	} `json:"carePlanVersions"`
 	PatientID string `json:"patientId"`
 	Month     string `json:"month"`
 	Basis     string `json:"basis"`
@@ -555,6 +566,14 @@ func (a *auditTrail) testEvidence(t *testing.T) {
 	copyID := a.written[8].id
 	if len(p.CarePlans) != 1 || len(p.CarePlans[0].Copies) != 1 || p.CarePlans[0].Copies[0].EventID != copyID {
 		t.Errorf("care plans: got %+v, want plan-audit with copy %s", p.CarePlans, copyID)
+	}
+	if len(p.CarePlanVersions) != 1 || p.CarePlanVersions[0].Version != 1 {
+		t.Errorf("care plan versions as billed: got %+v, want version 1 (the August revision was recorded after the close)", p.CarePlanVersions)
+	}
+	var now auditPacket
+	a.get(t, "/v1/audit/patients/"+auditPatient+"/evidence?month=2026-08&asOf="+url.QueryEscape(time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)), &now)
+	if len(now.CarePlanVersions) != 1 || now.CarePlanVersions[0].Version != 2 || len(now.CarePlanVersions[0].Revisions) != 1 {
+		t.Errorf("care plan versions as of now: got %+v, want version 2 with the August revision", now.CarePlanVersions)
 	}
 	entries := map[string]int{}
 	for i, e := range p.TimeEntries {

@@ -48,18 +48,21 @@ type Packet struct {
 	// recorded after the claim: a post-close difference to review).
 	Current *rules.Evaluation `json:"current,omitempty"`
 
-	Patient             rules.Patient              `json:"patient"`
-	BillingPractitioner rules.Practitioner         `json:"billingPractitioner"`
-	Conditions          []rules.Condition          `json:"conditions"`
-	Consents            []rules.Consent            `json:"consents"`
-	Visits              []rules.Encounter          `json:"visits"`
-	CarePlans           []rules.CarePlan           `json:"carePlans"`
-	Complexity          []rules.ComplexityDecision `json:"complexity"`
-	OtherEncounters     []rules.Encounter          `json:"otherEncounters"`
-	ExternalClaims      []rules.ExternalClaim      `json:"externalClaims"`
-	TimeEntries         []TimeEntry                `json:"timeEntries"`
-	Policy              rules.Policy               `json:"policy"`
-	TimeZone            string                     `json:"timeZone"`
+	Patient             rules.Patient      `json:"patient"`
+	BillingPractitioner rules.Practitioner `json:"billingPractitioner"`
+	Conditions          []rules.Condition  `json:"conditions"`
+	Consents            []rules.Consent    `json:"consents"`
+	Visits              []rules.Encounter  `json:"visits"`
+	CarePlans           []rules.CarePlan   `json:"carePlans"`
+	// CarePlanVersions says which version of each plan stood by the end of
+	// the month (CP1: established, implemented, revised or monitored).
+	CarePlanVersions []PlanVersion              `json:"carePlanVersions"`
+	Complexity       []rules.ComplexityDecision `json:"complexity"`
+	OtherEncounters  []rules.Encounter          `json:"otherEncounters"`
+	ExternalClaims   []rules.ExternalClaim      `json:"externalClaims"`
+	TimeEntries      []TimeEntry                `json:"timeEntries"`
+	Policy           rules.Policy               `json:"policy"`
+	TimeZone         string                     `json:"timeZone"`
 
 	// Events are the recorded events behind every fact above, in log order,
 	// each with its hash; Chain is the check of the patient's whole chain.
@@ -84,6 +87,22 @@ type TimeEntry struct {
 	rules.TimeEntry
 	Counted  bool             `json:"counted"`
 	Excluded []rules.Excluded `json:"excluded"`
+}
+
+// PlanVersion is a care plan's version at the end of the month: 1 for the
+// plan as established, plus each revision made by then and known at the
+// packet's basis.
+type PlanVersion struct {
+	PlanID    string     `json:"planId"`
+	Version   int        `json:"version"`
+	Revisions []Revision `json:"revisions"`
+}
+
+// Revision is one recorded care plan revision.
+type Revision struct {
+	EventID   string    `json:"eventId"`
+	RevisedAt time.Time `json:"revisedAt"`
+	AuthorNPI string    `json:"authorNpi"`
 }
 
 // Chain is the hash-chain check of the patient's stream.
@@ -170,22 +189,70 @@ func Build(ctx context.Context, log eventlog.Log, patientID, month string, asOf,
 		p.TimeEntries = append(p.TimeEntries, te)
 	}
 	want := wanted(f, cited)
+	inCut := func(rec eventlog.Record) bool {
+		switch p.Basis {
+		case "billed":
+			return rec.Sequence <= p.Claim.LogSequence
+		case "asOf":
+			return !rec.RecordedAt.After(asOf)
+		}
+		return true
+	}
+	monthEnd := endOf(month, f.Location)
+	versions := map[string]*PlanVersion{}
+	p.CarePlanVersions = []PlanVersion{}
+	for _, cp := range f.CarePlans {
+		versions[cp.ID] = &PlanVersion{PlanID: cp.ID, Version: 1, Revisions: []Revision{}}
+	}
 	p.Events = []eventlog.Record{}
+	p.Chain.Verified = true
 	for rec, err := range log.ReadStream(ctx, events.PatientStream(patientID), 1) {
 		if err != nil {
-			if ie, ok := errors.AsType[*eventlog.IntegrityError](err); ok {
-				p.Chain.FirstBad = ie.Error()
-				return p, nil
+			ie, ok := errors.AsType[*eventlog.IntegrityError](err)
+			if !ok {
+				return Packet{}, err
 			}
-			return Packet{}, err
+			p.Chain.Verified, p.Chain.FirstBad = false, ie.Error()
+			break
 		}
 		p.Chain.Checked++
+		if rec.Type == events.TypeCarePlanRevised && inCut(rec) {
+			if r, ok := revisionOf(rec); ok && versions[r.PlanID] != nil && r.RevisedAt.Before(monthEnd) {
+				v := versions[r.PlanID]
+				v.Version++
+				v.Revisions = append(v.Revisions, Revision{EventID: rec.ID, RevisedAt: r.RevisedAt, AuthorNPI: r.AuthorNPI})
+				want[rec.ID] = true
+			}
+		}
 		if want[rec.ID] {
 			p.Events = append(p.Events, rec)
 		}
 	}
-	p.Chain.Verified = true
+	for _, cp := range f.CarePlans {
+		p.CarePlanVersions = append(p.CarePlanVersions, *versions[cp.ID])
+	}
 	return p, nil
+}
+
+func revisionOf(rec eventlog.Record) (*events.CarePlanRevised, bool) {
+	v, err := events.DefaultRegistry().Decode(rec.Envelope)
+	if err != nil {
+		return nil, false
+	}
+	r, ok := v.(*events.CarePlanRevised)
+	return r, ok
+}
+
+// endOf is the first instant after month in loc (UTC when nil).
+func endOf(month string, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	m, err := rules.ParseMonth(month)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Date(m.Year, time.Month(m.Month)+1, 1, 0, 0, 0, 0, loc)
 }
 
 // wanted are the ids of the events behind the facts the packet shows.

@@ -19,14 +19,16 @@ func TestRenderHTML(t *testing.T) {
 			{TimeEntry: rules.TimeEntry{ID: "e-1", Minutes: 30, Activity: "<script>alert(1)</script>"}, Counted: true},
 			{TimeEntry: rules.TimeEntry{ID: "e-2", Minutes: 10}, Excluded: []rules.Excluded{{EntryID: "e-2", Minutes: 10, Code: "before_consent"}}},
 		},
-		Chain: evidence.Chain{Verified: false, FirstBad: "sequence 7: event hash mismatch"},
+		Chain:            evidence.Chain{Verified: false, FirstBad: "sequence 7: event hash mismatch"},
+		CarePlans:        []rules.CarePlan{{ID: "plan-1", Kind: "comprehensive"}},
+		CarePlanVersions: []evidence.PlanVersion{{PlanID: "plan-1", Version: 3}},
 	}
 	var b bytes.Buffer
 	if err := evidence.RenderHTML(&b, p); err != nil {
 		t.Fatal(err)
 	}
 	html := b.String()
-	for _, want := range []string{"p-1", "batch-2026-03-1", "billable", "before_consent", "FAILED", "sequence 7", "&lt;script&gt;"} {
+	for _, want := range []string{"p-1", "batch-2026-03-1", "billable", "before_consent", "FAILED", "sequence 7", "version 3", "&lt;script&gt;"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
