@@ -113,11 +113,23 @@ func (r *Recorder) Record(rec Record) {
 	r.queue <- rec
 }
 
+// write drains the queue in batches. Batches are pipelined: a batch is
+// published while earlier ones await their acknowledgements (at most
+// inFlight batches), so the recorder keeps pace with the server's durable
+// publish rate instead of stopping after each batch.
 func (r *Recorder) write() {
 	defer close(r.done)
-	batch := make([]Record, 0, batchSize)
+	pending := make(chan sent, inFlight)
+	acked := make(chan struct{})
+	go func() {
+		defer close(acked)
+		for p := range pending {
+			r.await(p)
+		}
+	}()
 	for rec := range r.queue {
-		batch = append(batch[:0], rec)
+		batch := make([]Record, 1, batchSize)
+		batch[0] = rec
 	fill:
 		for len(batch) < batchSize {
 			select {
@@ -130,51 +142,80 @@ func (r *Recorder) write() {
 				break fill
 			}
 		}
-		r.publish(batch)
+		pending <- r.send(batch)
 	}
+	close(pending)
+	<-acked
 }
 
-// publish sends a batch asynchronously and waits for every acknowledgement,
-// retrying a batch that was not acknowledged.
-func (r *Recorder) publish(batch []Record) {
-	for attempt := 0; ; attempt++ {
-		futures := make([]jetstream.PubAckFuture, 0, len(batch))
-		failed := false
-		for _, rec := range batch {
-			data, _ := json.Marshal(rec)
-			subject := SubjectPrefix + rec.PatientID
-			if rec.PatientID == "" {
-				subject = SubjectPrefix + NoPatient
-			}
-			var opts []jetstream.PublishOpt
-			if rec.RequestID != "" {
-				// A retried batch must not record an access twice.
-				opts = append(opts, jetstream.WithMsgID(rec.RequestID+"|"+rec.PatientID))
-			}
-			f, err := r.js.PublishAsync(subject, data, opts...)
-			if err != nil {
-				failed = true
-				break
-			}
-			futures = append(futures, f)
+// inFlight bounds the batches awaiting acknowledgement.
+const inFlight = 4
+
+// sent is a published batch and its acknowledgements; futures[i] is nil
+// when records[i] could not even be sent.
+type sent struct {
+	records []Record
+	futures []jetstream.PubAckFuture
+}
+
+func (r *Recorder) send(batch []Record) sent {
+	s := sent{records: batch, futures: make([]jetstream.PubAckFuture, len(batch))}
+	for i, rec := range batch {
+		f, err := r.publishAsync(rec)
+		if err != nil {
+			continue // retried by await
 		}
-		for _, f := range futures {
+		s.futures[i] = f
+	}
+	return s
+}
+
+func (r *Recorder) publishAsync(rec Record) (jetstream.PubAckFuture, error) {
+	data, _ := json.Marshal(rec)
+	subject := SubjectPrefix + rec.PatientID
+	if rec.PatientID == "" {
+		subject = SubjectPrefix + NoPatient
+	}
+	var opts []jetstream.PublishOpt
+	if rec.RequestID != "" {
+		// A retried record must not be recorded twice.
+		opts = append(opts, jetstream.WithMsgID(rec.RequestID+"|"+rec.PatientID))
+	}
+	return r.js.PublishAsync(subject, data, opts...)
+}
+
+// await waits for a batch's acknowledgements and retries the records that
+// were not stored (the message id makes a retry of a stored record a
+// no-op), backing off between attempts.
+func (r *Recorder) await(s sent) {
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	for attempt := 0; ; attempt++ {
+		var failed []Record
+		for i, f := range s.futures {
+			if f == nil {
+				failed = append(failed, s.records[i])
+				continue
+			}
 			select {
 			case <-f.Ok():
 			case <-f.Err():
-				failed = true
-			case <-time.After(30 * time.Second):
-				failed = true
+				failed = append(failed, s.records[i])
+			case <-timeout.C:
+				failed = append(failed, s.records[i:]...)
+				s.futures = s.futures[:i]
 			}
 		}
-		if !failed {
+		if len(failed) == 0 {
 			return
 		}
 		if attempt >= 5 {
-			r.log.Error("access records could not be stored", "count", len(batch))
+			r.log.Error("access records could not be stored", "count", len(failed))
 			return
 		}
-		<-time.After(time.Duration(attempt+1) * 200 * time.Millisecond) // back off before retrying the batch
+		<-time.After(time.Duration(attempt+1) * 200 * time.Millisecond) // back off before retrying
+		s = r.send(failed)
+		timeout.Reset(30 * time.Second)
 	}
 }
 
