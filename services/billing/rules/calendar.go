@@ -242,30 +242,68 @@ func (ss spanSet) union(other spanSet) spanSet {
 }
 
 // cut splits ss into the parts outside w (kept) and inside w (removed).
+// Both results are normalized (sorted, disjoint, touching spans merged), so
+// they depend only on the minutes ss and w cover: kept is ss minus w,
+// removed ss within w. It walks both sets once; neither input is modified,
+// and kept may share ss's array (span sets are never modified in place).
 func (ss spanSet) cut(w spanSet) (kept, removed spanSet) {
+	ss, w = ss.normalized(), w.normalized()
+	if len(w) == 0 || len(ss) == 0 {
+		return ss, nil
+	}
+	j := 0
 	for _, s := range ss {
-		rest := spanSet{s}
-		for _, x := range w {
-			var next spanSet
-			for _, r := range rest {
-				lo, hi := max(r.lo, x.lo), min(r.hi, x.hi)
-				if lo >= hi {
-					next = append(next, r)
-					continue
-				}
-				removed = removed.add(span{lo, hi})
-				if r.lo < lo {
-					next = append(next, span{r.lo, lo})
-				}
-				if hi < r.hi {
-					next = append(next, span{hi, r.hi})
-				}
-			}
-			rest = next
+		for j < len(w) && w[j].hi <= s.lo {
+			j++
 		}
-		for _, r := range rest {
-			kept = kept.add(r)
+		lo := s.lo
+		for lo < s.hi {
+			if j == len(w) || w[j].lo >= s.hi {
+				kept = kept.appendSorted(span{lo, s.hi})
+				break
+			}
+			x := w[j]
+			if x.lo > lo {
+				kept = kept.appendSorted(span{lo, x.lo})
+				lo = x.lo
+			}
+			hi := min(x.hi, s.hi)
+			removed = removed.appendSorted(span{lo, hi})
+			lo = hi
+			if x.hi <= s.hi {
+				j++ // x may reach into the next span of ss otherwise
+			}
 		}
 	}
 	return kept, removed
+}
+
+// appendSorted appends s, which starts no earlier than the last span, merging
+// it into the last span when they overlap or touch.
+func (ss spanSet) appendSorted(s span) spanSet {
+	if n := len(ss); n > 0 && ss[n-1].hi >= s.lo {
+		ss[n-1].hi = max(ss[n-1].hi, s.hi)
+		return ss
+	}
+	return append(ss, s)
+}
+
+// normalized returns ss sorted, with empty spans dropped and overlapping or
+// touching spans merged: ss itself when it already is.
+func (ss spanSet) normalized() spanSet {
+	ok := true
+	for i, s := range ss {
+		if s.hi <= s.lo || (i > 0 && ss[i-1].hi >= s.lo) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return ss
+	}
+	var out spanSet
+	for _, s := range ss {
+		out = out.add(s)
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -193,5 +195,53 @@ func TestSpanSet(t *testing.T) {
 	kept, removed = spanSet{{0, 10}}.cut(nil)
 	if kept.total() != 10 || removed.total() != 0 {
 		t.Errorf("cut by nothing: got kept %v removed %v", kept, removed)
+	}
+}
+
+// TestSpanSetCut holds cut to its definition minute by minute on random
+// sets, normalized or not: kept is ss minus w, removed ss within w, each
+// as the one normalized span set of those minutes.
+func TestSpanSetCut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	random := func() spanSet {
+		var ss spanSet
+		for range rng.IntN(5) {
+			lo := int64(rng.IntN(40))
+			ss = append(ss, span{lo, lo + int64(rng.IntN(10)) - 1})
+		}
+		if rng.IntN(2) == 0 {
+			var n spanSet
+			for _, s := range ss {
+				n = n.add(s)
+			}
+			return n
+		}
+		return ss
+	}
+	covers := func(ss spanSet, m int64) bool {
+		for _, s := range ss {
+			if s.lo <= m && m < s.hi {
+				return true
+			}
+		}
+		return false
+	}
+	normal := func(in func(int64) bool) spanSet {
+		var out spanSet
+		for m := int64(-1); m < 60; m++ {
+			if in(m) {
+				out = out.add(span{m, m + 1})
+			}
+		}
+		return out
+	}
+	for i := range 20000 {
+		ss, w := random(), random()
+		kept, removed := ss.cut(w)
+		wantKept := normal(func(m int64) bool { return covers(ss, m) && !covers(w, m) })
+		wantRemoved := normal(func(m int64) bool { return covers(ss, m) && covers(w, m) })
+		if !slices.Equal(kept, wantKept) || !slices.Equal(removed, wantRemoved) {
+			t.Fatalf("case %d: %v.cut(%v) = %v, %v; want %v, %v", i, ss, w, kept, removed, wantKept, wantRemoved)
+		}
 	}
 }

@@ -2,7 +2,7 @@ package rules
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -82,7 +82,7 @@ func (e *evaluator) checkProgramInEffect() {
 func (e *evaluator) qualifyingConditions(minMonths int) []Condition {
 	last := e.month.LastDay()
 	seen := map[string]bool{}
-	var out []Condition
+	out := make([]Condition, 0, len(e.f.Conditions))
 	for _, c := range e.f.Conditions {
 		if c.ExpectedDurationMonths < minMonths || !c.SignificantRisk || c.Code == "" {
 			continue
@@ -112,10 +112,22 @@ func icdCategory(code string) string {
 }
 
 // ccmConditions: ≥ 12 months (or until death) with significant risk (§1.1).
-func (e *evaluator) ccmConditions() []Condition { return e.qualifyingConditions(12) }
+// The result is computed once per evaluation (the program choice and the
+// condition check both read it).
+func (e *evaluator) ccmConditions() []Condition {
+	if e.ccm == nil {
+		e.ccm = e.qualifyingConditions(12)
+	}
+	return e.ccm
+}
 
 // pcmConditions: ≥ 3 months with significant risk (§1.1, 99424–99427).
-func (e *evaluator) pcmConditions() []Condition { return e.qualifyingConditions(3) }
+func (e *evaluator) pcmConditions() []Condition {
+	if e.pcm == nil {
+		e.pcm = e.qualifyingConditions(3)
+	}
+	return e.pcm
+}
 
 const maxDiagnoses = 4
 
@@ -192,7 +204,8 @@ var (
 // billing practitioner (K4), be in force during the month, and carry the K2
 // disclosures (K3 adds written form and electronic sharing before 2017).
 func (e *evaluator) checkConsent() {
-	var mine []Consent
+	var mineBuf, accBuf [2]Consent // most patients have one consent
+	mine := mineBuf[:0]
 	other := false
 	for _, c := range e.f.Consents {
 		if !e.consentCovers(c.Program) {
@@ -204,9 +217,9 @@ func (e *evaluator) checkConsent() {
 			other = true
 		}
 	}
-	sort.SliceStable(mine, func(i, j int) bool { return mine[i].ObtainedAt.Before(mine[j].ObtainedAt) })
+	slices.SortStableFunc(mine, func(a, b Consent) int { return a.ObtainedAt.Compare(b.ObtainedAt) })
 
-	var acc []Consent
+	acc := accBuf[:0]
 	for _, c := range mine {
 		if accepted(c) {
 			acc = append(acc, c)

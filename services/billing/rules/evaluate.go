@@ -23,6 +23,8 @@ type evaluator struct {
 	consent  consentState
 	carePlan carePlanState
 	dx       []string
+	ccm, pcm []Condition // qualifying conditions (non-nil once computed)
+	windows  []window    // windowsFor's buffer, reused entry after entry
 }
 
 // Evaluate applies the rules to one patient-month. It is pure and
@@ -38,16 +40,20 @@ type evaluator struct {
 // closed batch. below_threshold is reported only when no other gate fails,
 // so each reason names something a person can act on.
 func Evaluate(f Facts) Evaluation {
-	e := newEvaluator(f)
+	var e evaluator
+	e.init(f)
 	return e.run()
 }
 
-func newEvaluator(f Facts) *evaluator {
+// init sets e up for f. Evaluate keeps its evaluator on the stack: a
+// rebuild evaluates every patient-month, and a heap-allocated evaluator
+// (it holds the Facts and the Policy) was a large share of its garbage.
+func (e *evaluator) init(f Facts) {
 	loc := f.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &evaluator{
+	*e = evaluator{
 		f:      f,
 		p:      f.Policy.withDefaults(),
 		loc:    loc,

@@ -1,8 +1,10 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -131,26 +133,29 @@ func (e *evaluator) attribute() attribution {
 // recording time, event id, then input order.
 func (e *evaluator) entryRefs() []*entryRef {
 	refs := make([]*entryRef, len(e.f.TimeEntries))
+	all := make([]entryRef, len(e.f.TimeEntries))
 	for i := range e.f.TimeEntries {
 		t := &e.f.TimeEntries[i]
 		lo := unixMinute(t.StartedAt)
-		r := &entryRef{e: t, order: i, lo: lo, hi: lo + int64(max(t.Minutes, 0))}
+		r := &all[i]
+		*r = entryRef{e: t, order: i, lo: lo, hi: lo + int64(max(t.Minutes, 0))}
 		r.person = personKey(t)
 		r.practitioner = e.isBillingPractitioner(t.Staff)
 		r.group = e.groupKey(t)
 		refs[i] = r
 	}
-	sort.SliceStable(refs, func(i, j int) bool {
-		a, b := refs[i].e, refs[j].e
-		switch {
-		case refs[i].lo != refs[j].lo:
-			return refs[i].lo < refs[j].lo
-		case a.ID != b.ID:
-			return a.ID < b.ID
-		case !a.RecordedAt.Equal(b.RecordedAt):
-			return a.RecordedAt.Before(b.RecordedAt)
+	slices.SortStableFunc(refs, func(x, y *entryRef) int {
+		a, b := x.e, y.e
+		if c := cmp.Compare(x.lo, y.lo); c != 0 {
+			return c
 		}
-		return a.EventID < b.EventID
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		if c := a.RecordedAt.Compare(b.RecordedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.EventID, b.EventID)
 	})
 	for i, r := range refs {
 		r.order = i
@@ -260,7 +265,7 @@ func (e *evaluator) assignedProgram(tags []Program) Program {
 
 // globalWindows are the exclusion windows that apply to every entry.
 func (e *evaluator) globalWindows() []window {
-	var ws []window
+	ws := make([]window, 0, 5)
 	if e.consent.ok {
 		before := spanSet{{minMinute, e.consent.first}}
 		after, _ := spanSet{{e.consent.first, maxMinute}}.cut(e.consent.covered)
@@ -278,7 +283,7 @@ func (e *evaluator) globalWindows() []window {
 
 // windowsFor adds the entry-specific windows to the global ones.
 func (e *evaluator) windowsFor(r *entryRef, global []window, otherProgram map[string]spanSet) []window {
-	ws := append([]window(nil), global...)
+	ws := append(e.windows[:0], global...)
 	if r.practitioner {
 		ws = append(ws, window{ExcludedDuringBilledVisit, e.visitDays(true)})
 	} else if e.p.SameDayStaffMinutes == Exclude {
@@ -287,6 +292,7 @@ func (e *evaluator) windowsFor(r *entryRef, global []window, otherProgram map[st
 	if o := otherProgram[r.person]; len(o) > 0 {
 		ws = append(ws, window{ExcludedCountedForOtherProgram, o})
 	}
+	e.windows = ws
 	return ws
 }
 
@@ -352,21 +358,27 @@ func (e *evaluator) sweepOverlaps(refs []*entryRef, x *exclusionLog, att *attrib
 		r *entryRef
 		s span
 	}
-	var pieces []piece
+	n := 0
+	for _, r := range refs {
+		n += len(r.spans)
+	}
+	pieces := make([]piece, 0, n)
 	for _, r := range refs {
 		for _, s := range r.spans {
 			pieces = append(pieces, piece{r, s})
 		}
 	}
-	sort.SliceStable(pieces, func(i, j int) bool {
-		a, b := pieces[i], pieces[j]
+	slices.SortStableFunc(pieces, func(a, b piece) int {
 		switch {
 		case a.s.lo != b.s.lo:
-			return a.s.lo < b.s.lo
+			return cmp.Compare(a.s.lo, b.s.lo)
 		case a.r.practitioner != b.r.practitioner:
-			return a.r.practitioner
+			if a.r.practitioner {
+				return -1
+			}
+			return 1
 		}
-		return a.r.order < b.r.order
+		return cmp.Compare(a.r.order, b.r.order)
 	})
 	person := map[string]spanSet{}
 	group := map[string]spanSet{}
@@ -392,13 +404,13 @@ func (e *evaluator) sweepOverlaps(refs []*entryRef, x *exclusionLog, att *attrib
 		}
 	}
 	att.total = att.practitioner + att.staff
-	sort.SliceStable(att.counted, func(i, j int) bool { return att.counted[i].lo < att.counted[j].lo })
+	slices.SortStableFunc(att.counted, func(a, b countedSpan) int { return cmp.Compare(a.lo, b.lo) })
 	for _, r := range refs {
 		if r.counted > 0 {
 			att.entries = append(att.entries, r)
 		}
 	}
-	sort.SliceStable(att.entries, func(i, j int) bool { return att.entries[i].order < att.entries[j].order })
+	slices.SortStableFunc(att.entries, func(a, b *entryRef) int { return cmp.Compare(a.order, b.order) })
 }
 
 // checkLate flags an entry recorded more than the policy's days after the
@@ -430,7 +442,7 @@ func (e *evaluator) sameDayFlags(att *attribution) {
 			dates = append(dates, d)
 		}
 	}
-	sort.Slice(dates, func(i, j int) bool { return dates[i].Compare(dates[j]) < 0 })
+	slices.SortFunc(dates, Date.Compare)
 	for _, d := range dates {
 		day := spanSet{e.dayRange(d, d)}
 		var n int64
@@ -483,7 +495,7 @@ func (l *exclusionLog) add(r *entryRef, minutes int64, code ReasonCode) {
 // were applied.
 func (l *exclusionLog) list() []Excluded {
 	items := append([]exclusionItem(nil), l.items...)
-	sort.SliceStable(items, func(i, j int) bool { return items[i].key.order < items[j].key.order })
+	slices.SortStableFunc(items, func(a, b exclusionItem) int { return cmp.Compare(a.key.order, b.key.order) })
 	out := make([]Excluded, 0, len(items))
 	for _, it := range items {
 		out = append(out, Excluded{EntryID: it.id, Minutes: int(it.minutes), Code: it.key.code})

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // Policy holds a practice's setting for every ambiguity of ccm-rules.md §8,
@@ -158,6 +159,21 @@ func DefaultPolicy() Policy {
 
 // withDefaults fills empty (and unknown) settings with their defaults.
 func (p Policy) withDefaults() Policy {
+	// Every patient-month of a practice has the same policy: reuse the last
+	// result (Policy is comparable; the pair is never modified once stored).
+	if last := lastDefaults.Load(); last != nil && last[0] == p {
+		return last[1]
+	}
+	in := p
+	p = p.fillDefaults()
+	lastDefaults.Store(&[2]Policy{in, p})
+	return p
+}
+
+// lastDefaults is the last policy withDefaults completed and its result.
+var lastDefaults atomic.Pointer[[2]Policy]
+
+func (p Policy) fillDefaults() Policy {
 	for _, s := range policySettings {
 		v := s.field(&p)
 		if !contains(s.allowed, *v) {

@@ -271,7 +271,8 @@ func TestPropertyStatusConsistent(t *testing.T) {
 // excluded with exactly one code: counted + excluded = logged.
 func TestPropertyMinutesConserved(t *testing.T) {
 	forRandomFacts(t, 3, func(t *testing.T, f Facts, ev Evaluation) {
-		e := newEvaluator(f)
+		var e evaluator
+		e.init(f)
 		logged := 0
 		for _, r := range e.entryRefs() {
 			if r.hi > r.lo && e.touchesMonth(r) {

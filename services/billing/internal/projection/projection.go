@@ -450,11 +450,6 @@ type job struct {
 	m  rules.Month
 }
 
-type result struct {
-	row    readmodel.PatientMonth
-	totals []readmodel.MinuteTotal
-}
-
 func (p *Projection) flush(ctx context.Context) error {
 	if p.applied <= p.flushed && len(p.dirty) == 0 && len(p.batches) == 0 {
 		return nil
@@ -486,7 +481,11 @@ func (p *Projection) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	results := make([]result, len(jobs))
+	// The workers write the rows straight into the commit's slice: a rebuild
+	// evaluates every patient-month, and a second copy of each row was
+	// garbage.
+	rows := make([]readmodel.PatientMonth, len(jobs))
+	totals := make([][]readmodel.MinuteTotal, len(jobs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(p.cfg.Workers, max(1, len(jobs)/64+1)) {
@@ -498,26 +497,25 @@ func (p *Projection) flush(ctx context.Context) error {
 				if i >= len(jobs) {
 					return
 				}
-				results[i] = evaluate(jobs[i].ps, jobs[i].m, practice)
+				rows[i], totals[i] = evaluate(jobs[i].ps, jobs[i].m, practice)
 			}
 		}()
 	}
 	wg.Wait()
 
 	ntotals := 0
-	for _, r := range results {
-		ntotals += len(r.totals)
+	for _, t := range totals {
+		ntotals += len(t)
 	}
 	c := readmodel.Changes{
-		PatientMonths:  make([]readmodel.PatientMonth, 0, len(results)),
-		TotalsReplaced: make([]readmodel.PatientMonthKey, 0, len(results)),
+		PatientMonths:  rows,
+		TotalsReplaced: make([]readmodel.PatientMonthKey, 0, len(rows)),
 		Totals:         make([]readmodel.MinuteTotal, 0, ntotals),
 		Batches:        p.batches,
 	}
-	for _, r := range results {
-		c.PatientMonths = append(c.PatientMonths, r.row)
-		c.TotalsReplaced = append(c.TotalsReplaced, readmodel.PatientMonthKey{PatientID: r.row.PatientID, Month: r.row.Month})
-		c.Totals = append(c.Totals, r.totals...)
+	for i := range rows {
+		c.TotalsReplaced = append(c.TotalsReplaced, readmodel.PatientMonthKey{PatientID: rows[i].PatientID, Month: rows[i].Month})
+		c.Totals = append(c.Totals, totals[i]...)
 	}
 	for _, ps := range p.dirty {
 		if ps.funnelDirty && ps.f.Enrolled {
@@ -633,7 +631,7 @@ func (p *Projection) readBackBilled(ctx context.Context, ps *patient, m rules.Mo
 
 // evaluate evaluates one patient-month of the fold (no lock: at a flush no
 // Apply runs, and readers only read).
-func evaluate(ps *patient, m rules.Month, practice facts.Practice) result {
+func evaluate(ps *patient, m rules.Month, practice facts.Practice) (readmodel.PatientMonth, []readmodel.MinuteTotal) {
 	var b *billed
 	var seq uint64
 	if ms := ps.months[m]; ms != nil {
@@ -655,7 +653,7 @@ func evaluate(ps *patient, m rules.Month, practice facts.Practice) result {
 		row.BilledEvaluation = &be
 		row.AsOfSequence = max(row.AsOfSequence, b.seq)
 	}
-	return result{row: row, totals: MinuteTotals(f, ev)}
+	return row, MinuteTotals(f, ev)
 }
 
 // Evaluate returns the evaluation of a patient-month that has no stored row,
