@@ -130,3 +130,20 @@ func BenchmarkDecode(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 }
+
+// BenchmarkVerify measures the per-event hash check every read does.
+func BenchmarkVerify(b *testing.B) {
+	e := Envelope{ID: "entry-8f2c", Type: "activity.time_recorded", Version: 1, Stream: "patient.p-123", PatientID: "p-123",
+		OccurredAt: time.Date(2025, 3, 4, 15, 0, 0, 0, time.FixedZone("", -5*3600)), RecordedAt: time.Date(2025, 3, 4, 15, 20, 0, 0, time.UTC),
+		Actor: Actor{ID: "tok-1", Role: "clinician", App: "nurse app"}, CorrelationID: "req-1",
+		Data: json.RawMessage(`{"id":"e-1","patientId":"p-123","staff":{"id":"rn-4","name":"Jo","role":"rn"},"programs":["ccm"],"startedAt":"2025-03-04T10:00:00-05:00","minutes":14,"activity":"medication_reconciliation","notes":"Reconciled meds after cardiology visit","outcome":"completed"}`)}
+	if err := e.Seal(""); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Verify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -149,8 +151,8 @@ func (e *Envelope) Seal(prevHash string) error {
 // Verify recomputes the hash and reports ErrTampered when it differs from
 // Hash. It does not check the link to the previous event; see Chain.
 func (e *Envelope) Verify() error {
-	if got := e.ComputeHash(); got != e.Hash {
-		return fmt.Errorf("%w: event %s: stored %s, computed %s", ErrTampered, e.ID, short(e.Hash), short(got))
+	if sum := e.hashSum(); !hashMatches(sum, e.Hash) {
+		return fmt.Errorf("%w: event %s: stored %s, computed %s", ErrTampered, e.ID, short(e.Hash), short(hex.EncodeToString(sum[:])))
 	}
 	return nil
 }
@@ -159,28 +161,63 @@ func (e *Envelope) Verify() error {
 // except Hash. Each field is written length-prefixed, times as UTC RFC 3339
 // with nanoseconds, so the hash does not depend on JSON formatting.
 func (e *Envelope) ComputeHash() string {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
+	sum := e.hashSum()
+	return hex.EncodeToString(sum[:])
+}
+
+// hashSum is the SHA-256 of the canonical form. The form is built in one
+// buffer (pooled: replays hash every event) and hashed once.
+func (e *Envelope) hashSum() [sha256.Size]byte {
+	bp := hashBufs.Get().(*[]byte)
+	b := (*bp)[:0]
 	put := func(s string) {
-		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
-		h.Write([]byte(s))
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	putTime := func(t time.Time) {
+		var tb [64]byte
+		ts := t.UTC().AppendFormat(tb[:0], time.RFC3339Nano)
+		b = binary.AppendUvarint(b, uint64(len(ts)))
+		b = append(b, ts...)
 	}
 	put("carelog.event/1")
 	put(e.ID)
 	put(string(e.Type))
-	put(fmt.Sprint(e.Version))
+	var vb [20]byte
+	v := strconv.AppendInt(vb[:0], int64(e.Version), 10)
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	b = append(b, v...)
 	put(e.Stream)
 	put(e.PatientID)
-	put(e.OccurredAt.UTC().Format(time.RFC3339Nano))
-	put(e.RecordedAt.UTC().Format(time.RFC3339Nano))
+	putTime(e.OccurredAt)
+	putTime(e.RecordedAt)
 	put(e.Actor.ID)
 	put(e.Actor.Role)
 	put(e.Actor.App)
 	put(e.CorrelationID)
 	put(e.CausationID)
-	put(string(e.Data))
+	b = binary.AppendUvarint(b, uint64(len(e.Data)))
+	b = append(b, e.Data...)
 	put(e.PrevHash)
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	if cap(b) <= 1<<16 {
+		*bp = b
+		hashBufs.Put(bp)
+	}
+	return sum
+}
+
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// hashMatches reports whether hexHash is the lowercase hex of sum, without
+// allocating.
+func hashMatches(sum [sha256.Size]byte, hexHash string) bool {
+	if len(hexHash) != 2*sha256.Size {
+		return false
+	}
+	var enc [2 * sha256.Size]byte
+	hex.Encode(enc[:], sum[:])
+	return string(enc[:]) == hexHash
 }
 
 // Encode returns the wire form: JSON without HTML escaping, so that the
