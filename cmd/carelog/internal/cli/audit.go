@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/carelog/carelog/pkg/accesslog"
 )
 
 // The audit commands talk to a running Carelog over its HTTP API, never to
@@ -427,24 +429,11 @@ func writePacket(ctx context.Context, c *apiClient, path string, q url.Values, o
 
 // ---- access-log -----------------------------------------------------------------
 
-type accessPage struct {
-	Records   []accessRecord `json:"records"`
-	NextAfter uint64         `json:"nextAfter,omitempty"`
-}
-
-type accessRecord struct {
-	Sequence  uint64    `json:"sequence"`
-	At        time.Time `json:"at"`
-	PatientID string    `json:"patientId"`
-	TokenID   string    `json:"tokenId"`
-	Role      string    `json:"role"`
-	Method    string    `json:"method"`
-	Route     string    `json:"route"`
-	Status    int       `json:"status"`
-	RequestID string    `json:"requestId"`
-	Kind      string    `json:"kind"`
-	Target    string    `json:"target,omitempty"`
-}
+// The access log's wire types are pkg/accesslog's own.
+type (
+	accessPage   = accesslog.Page
+	accessRecord = accesslog.Entry
+)
 
 func newAuditAccessLog(stdout, stderr io.Writer, env Env, f *clientFlags) *cobra.Command {
 	var patient, since, format string
