@@ -8,8 +8,14 @@
 // Contracts:
 //   - Recording never sits on the request's path: the middleware hands the
 //     record to a buffered queue and a writer publishes batches
-//     asynchronously. When the queue is full the request waits rather than
-//     the record being dropped.
+//     asynchronously, as JetStream atomic batches (ADR-50) that the server
+//     stores with one fsync each, a few batches in flight. When the queue is
+//     full the request waits rather than the record being dropped
+//     (BenchmarkPatientRead measures that bound).
+//   - Records are stored in the order they were queued, except that a batch
+//     retried after a failure lands after the batches sent meanwhile; a
+//     retry never stores a record twice (each record has a unique id, the
+//     message id).
 //   - Close stops accepting records, publishes every queued one and waits for
 //     the server's acknowledgements, so records are durable before shutdown
 //     completes.
@@ -19,14 +25,19 @@ package accesslog
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/carelog/carelog/events"
@@ -42,6 +53,10 @@ const (
 
 // Record is one access.
 type Record struct {
+	// ID is unique per record, set by Record when empty; it is the message
+	// id that makes a retried publish idempotent. (A client-supplied request
+	// id cannot serve: a client reusing one would suppress its own records.)
+	ID        string    `json:"id"`
 	At        time.Time `json:"at"`
 	PatientID string    `json:"patientId"`
 	TokenID   string    `json:"tokenId"`
@@ -70,6 +85,7 @@ const AuditPrefix = "/v1/audit"
 // Recorder queues and publishes records. Safe for concurrent use.
 type Recorder struct {
 	js     jetstream.JetStream
+	atomic bool // the stream takes atomic batches: one fsync per batch
 	log    *slog.Logger
 	queue  chan Record
 	done   chan struct{}
@@ -90,14 +106,20 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, logger *slo
 		Name: Stream, Description: "Carelog access log: who read or changed which patient's data",
 		Subjects: []string{SubjectPrefix + "*"}, Storage: jetstream.FileStorage,
 		DenyDelete: true, DenyPurge: true, AllowDirect: true, Replicas: replicas,
+		AllowAtomicPublish: true,
 	}
 	if existing, err := js.Stream(ctx, Stream); err == nil {
 		cfg.Replicas = existing.CachedInfo().Config.Replicas
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
 		return nil, fmt.Errorf("accesslog.Open: %w", err)
 	}
-	r := &Recorder{js: js, log: logger, queue: make(chan Record, queueSize), done: make(chan struct{})}
+	r := &Recorder{js: js, log: logger, queue: make(chan Record, queueSize), done: make(chan struct{}),
+		atomic: s.CachedInfo().Config.AllowAtomicPublish} // servers before 2.12 ignore the setting
+	if !r.atomic {
+		logger.Warn("the NATS server does not take atomic batches: access records are stored one fsync each")
+	}
 	go r.write()
 	return r, nil
 }
@@ -109,6 +131,9 @@ func (r *Recorder) Record(rec Record) {
 	if r.shut {
 		r.log.Warn("access record after shutdown dropped", "route", rec.Route)
 		return
+	}
+	if rec.ID == "" {
+		rec.ID = newID()
 	}
 	r.queue <- rec
 }
@@ -151,14 +176,19 @@ func (r *Recorder) write() {
 // inFlight bounds the batches awaiting acknowledgement.
 const inFlight = 4
 
-// sent is a published batch and its acknowledgements; futures[i] is nil
-// when records[i] could not even be sent.
+// sent is a published batch and its acknowledgements: commit for an atomic
+// batch, else futures (futures[i] is nil when records[i] could not even be
+// sent).
 type sent struct {
 	records []Record
 	futures []jetstream.PubAckFuture
+	commit  chan error
 }
 
 func (r *Recorder) send(batch []Record) sent {
+	if r.atomic {
+		return r.sendAtomic(batch)
+	}
 	s := sent{records: batch, futures: make([]jetstream.PubAckFuture, len(batch))}
 	for i, rec := range batch {
 		f, err := r.publishAsync(rec)
@@ -171,17 +201,93 @@ func (r *Recorder) send(batch []Record) sent {
 }
 
 func (r *Recorder) publishAsync(rec Record) (jetstream.PubAckFuture, error) {
+	// The message id makes a retried record a no-op.
+	return r.js.PublishMsgAsync(message(rec))
+}
+
+func message(rec Record) *nats.Msg {
 	data, _ := json.Marshal(rec)
 	subject := SubjectPrefix + rec.PatientID
 	if rec.PatientID == "" {
 		subject = SubjectPrefix + NoPatient
 	}
-	var opts []jetstream.PublishOpt
-	if rec.RequestID != "" {
-		// A retried record must not be recorded twice.
-		opts = append(opts, jetstream.WithMsgID(rec.RequestID+"|"+rec.PatientID))
+	m := nats.NewMsg(subject)
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, rec.ID)
+	return m
+}
+
+// sendAtomic publishes the batch as one atomic batch (ADR-50): the server
+// stores all of it or none, with one fsync for the whole batch, and
+// acknowledges the commit message only once it is durable. A retry of a
+// stored batch is refused as a duplicate (the records' ids are unique),
+// which await counts as stored.
+func (r *Recorder) sendAtomic(batch []Record) sent {
+	s := sent{records: batch, commit: make(chan error, 1)}
+	nc := r.js.Conn()
+	id := newID()
+	for i, rec := range batch {
+		m := message(rec)
+		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i < len(batch)-1 {
+			if err := nc.PublishMsg(m); err != nil {
+				s.commit <- err
+				return s
+			}
+			continue
+		}
+		m.Header.Set("Nats-Batch-Commit", "1")
+		// The commit is sent here, in order behind the batch's messages and
+		// the previous batches (records keep their order in the stream);
+		// only its acknowledgement is awaited elsewhere.
+		m.Reply = nc.NewRespInbox()
+		sub, err := nc.SubscribeSync(m.Reply)
+		if err != nil {
+			s.commit <- err
+			return s
+		}
+		if err := nc.PublishMsg(m); err != nil {
+			sub.Unsubscribe()
+			s.commit <- err
+			return s
+		}
+		go func() {
+			defer sub.Unsubscribe()
+			s.commit <- commitResult(sub.NextMsg(30 * time.Second))
+		}()
 	}
-	return r.js.PublishAsync(subject, data, opts...)
+	return s
+}
+
+// commitResult reads an atomic batch's acknowledgement.
+func commitResult(reply *nats.Msg, err error) error {
+	if err != nil {
+		return err
+	}
+	var ack struct {
+		Error *struct {
+			Code        int    `json:"code"`
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(reply.Data, &ack); err != nil {
+		return fmt.Errorf("atomic batch acknowledgement: %w", err)
+	}
+	if ack.Error == nil || strings.Contains(strings.ToLower(ack.Error.Description), "duplicate") {
+		return nil // stored now, or by an earlier attempt of this batch
+	}
+	return fmt.Errorf("atomic batch refused: %s (%d)", ack.Error.Description, ack.Error.ErrCode)
+}
+
+// newID returns 128 random bits in hex.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b[:])
 }
 
 // await waits for a batch's acknowledgements and retries the records that
@@ -191,6 +297,25 @@ func (r *Recorder) await(s sent) {
 	timeout := time.NewTimer(30 * time.Second)
 	defer timeout.Stop()
 	for attempt := 0; ; attempt++ {
+		if s.commit != nil {
+			var err error
+			select {
+			case err = <-s.commit:
+			case <-timeout.C:
+				err = errors.New("no acknowledgement within 30s")
+			}
+			if err == nil {
+				return
+			}
+			if attempt >= 5 {
+				r.log.Error("access records could not be stored", "count", len(s.records), "err", err)
+				return
+			}
+			<-time.After(time.Duration(attempt+1) * 200 * time.Millisecond)
+			s = r.send(s.records)
+			timeout.Reset(30 * time.Second)
+			continue
+		}
 		var failed []Record
 		for i, f := range s.futures {
 			if f == nil {
