@@ -62,6 +62,7 @@ func start(t *testing.T) *env {
 	if e.access, err = accesslog.Open(ctx, js, 1, logger); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { e.access.Close(context.Background()) }) // before the server stops: no batch left staged
 	svc, err := audit.New(audit.Config{}, audit.Deps{Log: e.log, Logger: logger, Spec: e.spec, Access: e.access})
 	if err != nil {
 		t.Fatal(err)

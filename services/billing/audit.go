@@ -43,15 +43,37 @@ type PatientMonthAt struct {
 // month; errs.Internal wrapping *eventlog.IntegrityError when a stream fails
 // its hash chain.
 func EvaluateAt(ctx context.Context, log eventlog.Log, patientID, month string, cut Cut) (PatientMonthAt, bool, error) {
-	m, err := rules.ParseMonth(month)
-	if err != nil {
-		return PatientMonthAt{}, false, errs.Field("billing.EvaluateAt", "month", "must be YYYY-MM, got %q", month)
-	}
-	f, pm, ok, err := projection.FactsAt(ctx, log, patientID, m, cut)
+	ms, ok, err := EvaluateMonthsAt(ctx, log, patientID, []string{month}, cut)
 	if err != nil || !ok {
 		return PatientMonthAt{}, ok, err
 	}
-	return PatientMonthAt{PatientID: patientID, Month: month, AsOfSequence: pm.AsOfSequence, BatchID: pm.BatchID, Facts: f, Evaluation: pm.Evaluation}, true, nil
+	return ms[0], true, nil
+}
+
+// EvaluateMonthsAt is EvaluateAt for several months of one patient: the
+// patient's and the practice's streams are read and folded once.
+func EvaluateMonthsAt(ctx context.Context, log eventlog.Log, patientID string, months []string, cut Cut) ([]PatientMonthAt, bool, error) {
+	parsed := make([]rules.Month, len(months))
+	for i, month := range months {
+		m, err := rules.ParseMonth(month)
+		if err != nil {
+			return nil, false, errs.Field("billing.EvaluateAt", "month", "must be YYYY-MM, got %q", month)
+		}
+		parsed[i] = m
+	}
+	pa, ok, err := projection.PatientAt(ctx, log, patientID, cut)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	out := make([]PatientMonthAt, 0, len(months))
+	for i, m := range parsed {
+		f, pm, err := pa.Month(ctx, m)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, PatientMonthAt{PatientID: patientID, Month: months[i], AsOfSequence: pm.AsOfSequence, BatchID: pm.BatchID, Facts: f, Evaluation: pm.Evaluation})
+	}
+	return out, true, nil
 }
 
 // ClaimBatch is a claim_batch.closed event as recorded, with its position.

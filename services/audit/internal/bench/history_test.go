@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/carelog/carelog/events"
 	"github.com/carelog/carelog/pkg/eventlog/jetstream"
 	"github.com/carelog/carelog/pkg/natsserver"
+	"github.com/carelog/carelog/pkg/testenv"
 	"github.com/carelog/carelog/services/audit/internal/history"
 )
 
@@ -66,35 +65,8 @@ const (
 	historyOnboarding = 3
 )
 
-var historyLog = struct {
-	once sync.Once
-	dir  string
-	err  error
-}{}
-
-// historyDir returns the JetStream store holding the benchmark log,
-// populating it on first use.
-func historyDir(b *testing.B) string {
-	b.Helper()
-	historyLog.once.Do(func() {
-		historyLog.dir, historyLog.err = os.MkdirTemp("", "carelog-audit-history-")
-		if historyLog.err == nil {
-			start := time.Now()
-			historyLog.err = populate(historyLog.dir)
-			fmt.Fprintf(os.Stderr, "bench: populated %d events over %d patients in %v\n", historyEvents, historyPatients, time.Since(start).Round(time.Millisecond))
-		}
-	})
-	if historyLog.err != nil {
-		b.Fatal(historyLog.err)
-	}
-	return historyLog.dir
-}
-
-func cleanupHistoryLog() {
-	if historyLog.dir != "" {
-		os.RemoveAll(historyLog.dir)
-	}
-}
+// historyLog is the benchmark log, populated on first use.
+var historyLog = &testenv.BenchLog{Name: "audit-history", Populate: populate}
 
 func patientID(i int) string { return fmt.Sprintf("p-%06d", i) }
 
@@ -288,7 +260,7 @@ func seal(reg *events.Registry, last []string, pos int, e planned) ([]byte, erro
 // BenchmarkHistory: see the comment at the top of this file. One op is one
 // patient's whole history.
 func BenchmarkHistory(b *testing.B) {
-	dir := historyDir(b)
+	dir := historyLog.Dir(b)
 	srv, nc := logServer(b, dir)
 	defer srv.Shutdown()
 	defer nc.Close()

@@ -9,6 +9,6 @@ import (
 // writes (so that `go test ./...` without -bench writes nothing).
 func TestMain(m *testing.M) {
 	code := m.Run()
-	cleanupHistoryLog()
+	historyLog.Remove()
 	os.Exit(code)
 }

@@ -200,19 +200,16 @@ func (h *Handlers) state(c echo.Context) error {
 		return errs.E(op, errs.NotFound, "patient %s was not enrolled as of %s", id, asOf.UTC().Format(time.RFC3339))
 	}
 	st.Months = []state.MonthState{}
-	for _, m := range st.ServiceMonths(loc) {
-		pm, ok, err := billing.EvaluateAt(ctx, h.Log, id, m, billing.Cut{AsOf: asOf})
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
+	months, _, err := billing.EvaluateMonthsAt(ctx, h.Log, id, st.ServiceMonths(loc), billing.Cut{AsOf: asOf})
+	if err != nil {
+		return err
+	}
+	for _, pm := range months {
 		raw, err := json.Marshal(monthEvaluation{Evaluation: pm.Evaluation, AsOfSequence: pm.AsOfSequence, BatchID: pm.BatchID})
 		if err != nil {
 			return errs.Wrap(op, errs.Internal, err)
 		}
-		st.Months = append(st.Months, state.MonthState{Month: m, Evaluation: raw})
+		st.Months = append(st.Months, state.MonthState{Month: pm.Month, Evaluation: raw})
 	}
 	return c.JSON(http.StatusOK, st)
 }

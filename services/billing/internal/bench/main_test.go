@@ -41,6 +41,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	pgMu.Unlock()
-	cleanupRebuildLog()
+	rebuildLog.Remove()
 	os.Exit(code)
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/carelog/carelog/pkg/eventlog/jetstream"
 	"github.com/carelog/carelog/pkg/natsserver"
 	pkgprojection "github.com/carelog/carelog/pkg/projection"
+	"github.com/carelog/carelog/pkg/testenv"
 	"github.com/carelog/carelog/services/billing/internal/memory"
 	"github.com/carelog/carelog/services/billing/internal/postgres"
 	"github.com/carelog/carelog/services/billing/internal/projection"
@@ -50,35 +49,8 @@ const (
 
 var npis = []string{"1234567893", "1245319599", "1306849450"}
 
-var rebuildLog = struct {
-	once sync.Once
-	dir  string
-	err  error
-}{}
-
-// rebuildDir returns the JetStream store holding the benchmark log,
-// populating it on first use.
-func rebuildDir(b *testing.B) string {
-	b.Helper()
-	rebuildLog.once.Do(func() {
-		rebuildLog.dir, rebuildLog.err = os.MkdirTemp("", "carelog-billing-rebuild-")
-		if rebuildLog.err == nil {
-			start := time.Now()
-			rebuildLog.err = populate(rebuildLog.dir)
-			fmt.Fprintf(os.Stderr, "bench: populated %d events over %d patients in %v\n", rebuildEvents, rebuildPatients, time.Since(start).Round(time.Second))
-		}
-	})
-	if rebuildLog.err != nil {
-		b.Fatal(rebuildLog.err)
-	}
-	return rebuildLog.dir
-}
-
-func cleanupRebuildLog() {
-	if rebuildLog.dir != "" {
-		os.RemoveAll(rebuildLog.dir)
-	}
-}
+// rebuildLog is the benchmark log, populated on first use.
+var rebuildLog = &testenv.BenchLog{Name: "billing-rebuild", Populate: populate}
 
 // populate writes rebuildEvents sealed, chained events with catalogue
 // payloads: the practice (configuration and three practitioners), then each
@@ -236,7 +208,7 @@ func (w *writer) add(at time.Time, patientID, stream string, t events.Type, payl
 // BenchmarkRebuild: see the comment at the top of this file. One op is one
 // full rebuild of rebuildEvents events.
 func BenchmarkRebuild(b *testing.B) {
-	dir := rebuildDir(b)
+	dir := rebuildLog.Dir(b)
 	b.Run("store=memory/impl=carelog", func(b *testing.B) {
 		runRebuild(b, dir, func() (readmodel.Store, error) { return memory.New(), nil })
 	})

@@ -34,56 +34,69 @@ func EvaluateAsOf(ctx context.Context, log eventlog.Log, patientID string, m rul
 }
 
 // FactsAt folds a patient-month's facts as the log held them at cut and
-// evaluates them: it reads the patient's stream, the practice stream and
-// the month's batch stream, keeps the records inside the cut, folds them and
-// evaluates. The month is billed when a batch inside the cut billed the
-// patient. AsOfSequence is the sequence of the last included event that the
-// evaluation depends on (the patient's, the practice's and that batch's).
-// The returned Facts are the engine's exact input (the audit packet shows
-// them). ok is false when the patient was not enrolled by then.
+// evaluates them (PatientAt, then Month). ok is false when the patient was
+// not enrolled by then.
 func FactsAt(ctx context.Context, log eventlog.Log, patientID string, m rules.Month, cut Cut) (rules.Facts, readmodel.PatientMonth, bool, error) {
-	read := func(stream string) ([]eventlog.Record, error) {
-		var out []eventlog.Record
-		for rec, err := range log.ReadStream(ctx, stream, 1) {
-			if err != nil {
-				return nil, fmt.Errorf("billing: read %s: %w", stream, err)
-			}
-			if cut.UntilSequence != 0 && rec.Sequence > cut.UntilSequence {
-				break
-			}
-			if cut.keep(rec) {
-				out = append(out, rec)
-			}
-		}
-		return out, nil
+	pa, ok, err := PatientAt(ctx, log, patientID, cut)
+	if err != nil || !ok {
+		return rules.Facts{}, readmodel.PatientMonth{}, ok, err
 	}
+	f, pm, err := pa.Month(ctx, m)
+	return f, pm, err == nil, err
+}
+
+// AtCut is one patient and the practice folded from their streams as the
+// log held them at a cut; Month evaluates any of the patient's months from
+// it, so evaluating many months reads those two streams once.
+type AtCut struct {
+	log      eventlog.Log
+	cut      Cut
+	id       string
+	patient  *facts.Patient
+	practice facts.Practice
+	seq      uint64 // last included sequence of the patient's and the practice's streams
+}
+
+// PatientAt reads the patient's stream and the practice stream, keeps the
+// records inside the cut and folds them. ok is false when the patient was
+// not enrolled by then.
+func PatientAt(ctx context.Context, log eventlog.Log, patientID string, cut Cut) (*AtCut, bool, error) {
 	if !events.ValidID(patientID) {
-		return rules.Facts{}, readmodel.PatientMonth{}, false, nil
+		return nil, false, nil
 	}
-	precs, err := read(events.PatientStream(patientID))
+	precs, err := readCut(ctx, log, events.PatientStream(patientID), cut)
 	if err != nil {
-		return rules.Facts{}, readmodel.PatientMonth{}, false, err
+		return nil, false, err
 	}
 	pt := facts.FoldPatient(patientID, precs)
 	if !pt.Enrolled {
-		return rules.Facts{}, readmodel.PatientMonth{}, false, nil
+		return nil, false, nil
 	}
-	prrecs, err := read(events.PracticeStream)
+	prrecs, err := readCut(ctx, log, events.PracticeStream, cut)
 	if err != nil {
-		return rules.Facts{}, readmodel.PatientMonth{}, false, err
+		return nil, false, err
 	}
-	practice := facts.FoldPractice(prrecs)
-	brecs, err := read(events.BatchStream(m.String()))
-	if err != nil {
-		return rules.Facts{}, readmodel.PatientMonth{}, false, err
-	}
-	var seq uint64
+	a := &AtCut{log: log, cut: cut, id: patientID, patient: pt, practice: facts.FoldPractice(prrecs)}
 	for _, r := range precs {
-		seq = max(seq, r.Sequence)
+		a.seq = max(a.seq, r.Sequence)
 	}
 	for _, r := range prrecs {
-		seq = max(seq, r.Sequence)
+		a.seq = max(a.seq, r.Sequence)
 	}
+	return a, true, nil
+}
+
+// Month reads the month's batch stream inside the cut and evaluates the
+// month: it is billed when a batch inside the cut billed the patient.
+// AsOfSequence is the sequence of the last included event the evaluation
+// depends on (the patient's, the practice's and that batch's). The returned
+// Facts are the engine's exact input (the audit packet shows them).
+func (a *AtCut) Month(ctx context.Context, m rules.Month) (rules.Facts, readmodel.PatientMonth, error) {
+	brecs, err := readCut(ctx, a.log, events.BatchStream(m.String()), a.cut)
+	if err != nil {
+		return rules.Facts{}, readmodel.PatientMonth{}, err
+	}
+	seq := a.seq
 	var bm *rules.BilledMonth
 	var batchID string
 	for _, r := range brecs {
@@ -100,7 +113,7 @@ func FactsAt(ctx context.Context, log eventlog.Log, patientID string, m rules.Mo
 		}
 		var lines []rules.Line
 		for _, l := range e.Lines {
-			if l.PatientID == patientID {
+			if l.PatientID == a.id {
 				lines = append(lines, rules.Line{Code: l.Code, Units: l.Units, DateOfService: l.DateOfService,
 					PractitionerNPI: l.PractitionerNPI, Diagnoses: l.Diagnoses, Evidence: l.Evidence})
 			}
@@ -111,7 +124,24 @@ func FactsAt(ctx context.Context, log eventlog.Log, patientID string, m rules.Mo
 			seq = max(seq, r.Sequence)
 		}
 	}
-	f := pt.Facts(m, practice, bm)
+	f := a.patient.Facts(m, a.practice, bm)
 	ev := rules.Evaluate(f)
-	return f, readmodel.PatientMonth{PatientID: patientID, Month: m.String(), Evaluation: ev, AsOfSequence: seq, BatchID: batchID}, true, nil
+	return f, readmodel.PatientMonth{PatientID: a.id, Month: m.String(), Evaluation: ev, AsOfSequence: seq, BatchID: batchID}, nil
+}
+
+// readCut reads a stream's records inside the cut.
+func readCut(ctx context.Context, log eventlog.Log, stream string, cut Cut) ([]eventlog.Record, error) {
+	var out []eventlog.Record
+	for rec, err := range log.ReadStream(ctx, stream, 1) {
+		if err != nil {
+			return nil, fmt.Errorf("billing: read %s: %w", stream, err)
+		}
+		if cut.UntilSequence != 0 && rec.Sequence > cut.UntilSequence {
+			break
+		}
+		if cut.keep(rec) {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
 }

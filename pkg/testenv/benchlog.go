@@ -1,0 +1,49 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchLog is a large event log a package's benchmarks share: populated
+// once per process, on first use (so `go test` without -bench builds
+// nothing), in a temporary directory that Remove deletes (call it from
+// TestMain after m.Run).
+type BenchLog struct {
+	// Name prefixes the directory and names the log in the progress line.
+	Name string
+	// Populate writes the log into dir.
+	Populate func(dir string) error
+
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// Dir returns the populated directory, populating it on first use; a
+// population failure fails b.
+func (l *BenchLog) Dir(b testing.TB) string {
+	b.Helper()
+	l.once.Do(func() {
+		l.dir, l.err = os.MkdirTemp("", "carelog-"+l.Name+"-")
+		if l.err == nil {
+			start := time.Now()
+			l.err = l.Populate(l.dir)
+			fmt.Fprintf(os.Stderr, "bench: populated the %s log in %v\n", l.Name, time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if l.err != nil {
+		b.Fatal(l.err)
+	}
+	return l.dir
+}
+
+// Remove deletes the directory, if it was made.
+func (l *BenchLog) Remove() {
+	if l.dir != "" {
+		os.RemoveAll(l.dir)
+	}
+}
