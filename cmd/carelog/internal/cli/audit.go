@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carelog/carelog/pkg/accesslog"
+	"github.com/carelog/carelog/services/billing"
 )
 
 // The audit commands talk to a running Carelog over its HTTP API, never to
@@ -305,25 +306,8 @@ func chainVerdict(c chainCheck) string {
 
 // ---- verify-batch -------------------------------------------------------------
 
-type batchVerification struct {
-	BatchID             string `json:"batchId"`
-	Month               string `json:"month"`
-	LogSequence         uint64 `json:"logSequence"`
-	Reproduced          bool   `json:"reproduced"`
-	ContentHash         string `json:"contentHash"`
-	RecordedContentHash string `json:"recordedContentHash"`
-	RecomputedHash      string `json:"recomputedHash"`
-	FirstDifference     *struct {
-		Field      string `json:"field"`
-		Line       int    `json:"line"`
-		PatientID  string `json:"patientId"`
-		Recorded   string `json:"recorded"`
-		Recomputed string `json:"recomputed"`
-	} `json:"firstDifference"`
-	EventsReplayed uint64 `json:"eventsReplayed"`
-	ReplayMillis   int64  `json:"replayMillis"`
-	RuleSetVersion string `json:"ruleSetVersion"`
-}
+// batchVerification is the verification route's body, billing's own type.
+type batchVerification = billing.BatchVerification
 
 func newAuditVerifyBatch(stdout, stderr io.Writer, env Env, f *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{
@@ -353,11 +337,7 @@ func printVerification(w io.Writer, v batchVerification) {
 	}
 	diff := "none"
 	if d := v.FirstDifference; d != nil {
-		diff = d.Field
-		if d.Line >= 0 {
-			diff = fmt.Sprintf("lines[%d].%s (patient %s)", d.Line, d.Field, d.PatientID)
-		}
-		diff += fmt.Sprintf(": recorded %s, recomputed %s", d.Recorded, d.Recomputed)
+		diff = d.String()
 	}
 	fmt.Fprintf(tw, "batch\t%s (%s, log sequence %d)\n", v.BatchID, v.Month, v.LogSequence)
 	fmt.Fprintf(tw, "reproduced\t%s\n", verdict)

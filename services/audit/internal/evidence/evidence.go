@@ -198,7 +198,11 @@ func Build(ctx context.Context, log eventlog.Log, patientID, month string, asOf,
 		}
 		return true
 	}
-	monthEnd := endOf(month, f.Location)
+	loc := f.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	monthEnd := f.Month.End(loc)
 	versions := map[string]*PlanVersion{}
 	p.CarePlanVersions = []PlanVersion{}
 	for _, cp := range f.CarePlans {
@@ -241,18 +245,6 @@ func revisionOf(rec eventlog.Record) (*events.CarePlanRevised, bool) {
 	}
 	r, ok := v.(*events.CarePlanRevised)
 	return r, ok
-}
-
-// endOf is the first instant after month in loc (UTC when nil).
-func endOf(month string, loc *time.Location) time.Time {
-	if loc == nil {
-		loc = time.UTC
-	}
-	m, err := rules.ParseMonth(month)
-	if err != nil {
-		return time.Time{}
-	}
-	return time.Date(m.Year, time.Month(m.Month)+1, 1, 0, 0, 0, 0, loc)
 }
 
 // wanted are the ids of the events behind the facts the packet shows.
