@@ -53,27 +53,55 @@ func EvaluateAt(ctx context.Context, log eventlog.Log, patientID, month string, 
 // EvaluateMonthsAt is EvaluateAt for several months of one patient: the
 // patient's and the practice's streams are read and folded once.
 func EvaluateMonthsAt(ctx context.Context, log eventlog.Log, patientID string, months []string, cut Cut) ([]PatientMonthAt, bool, error) {
-	parsed := make([]rules.Month, len(months))
-	for i, month := range months {
-		m, err := rules.ParseMonth(month)
-		if err != nil {
+	for _, month := range months { // bad input is refused before any read
+		if _, err := rules.ParseMonth(month); err != nil {
 			return nil, false, errs.Field("billing.EvaluateAt", "month", "must be YYYY-MM, got %q", month)
 		}
-		parsed[i] = m
 	}
 	pa, ok, err := projection.PatientAt(ctx, log, patientID, cut)
 	if err != nil || !ok {
 		return nil, ok, err
 	}
-	out := make([]PatientMonthAt, 0, len(months))
-	for i, m := range parsed {
-		f, pm, err := pa.Month(ctx, m)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, PatientMonthAt{PatientID: patientID, Month: months[i], AsOfSequence: pm.AsOfSequence, BatchID: pm.BatchID, Facts: f, Evaluation: pm.Evaluation})
+	out, err := (&PatientAt{at: pa}).Evaluate(ctx, months)
+	return out, err == nil, err
+}
+
+// PatientAt is one patient and the practice as the log held them at a
+// cut, ready to evaluate any of the patient's months.
+type PatientAt struct{ at *projection.AtCut }
+
+// LoadPatientAt folds patientRecords (the patient's stream, in log order, as
+// the caller read it; records outside the cut are skipped) and the
+// practice stream at cut. ok is false when the patient was not enrolled by
+// then.
+func LoadPatientAt(ctx context.Context, log eventlog.Log, patientID string, patientRecords []eventlog.Record, cut Cut) (*PatientAt, bool, error) {
+	pa, ok, err := projection.PatientFrom(ctx, log, patientID, patientRecords, cut)
+	if err != nil || !ok {
+		return nil, ok, err
 	}
-	return out, true, nil
+	return &PatientAt{at: pa}, true, nil
+}
+
+// Location is the practice's time zone at the cut (UTC while unset): it
+// decides which calendar month and day an instant belongs to (T12).
+func (p *PatientAt) Location() *time.Location { return p.at.Location() }
+
+// Evaluate evaluates the patient's months (YYYY-MM) at the cut; each
+// month's batch stream is read. Errors: errs.Invalid for a malformed month.
+func (p *PatientAt) Evaluate(ctx context.Context, months []string) ([]PatientMonthAt, error) {
+	out := make([]PatientMonthAt, 0, len(months))
+	for _, month := range months {
+		m, err := rules.ParseMonth(month)
+		if err != nil {
+			return nil, errs.Field("billing.EvaluateAt", "month", "must be YYYY-MM, got %q", month)
+		}
+		f, pm, err := p.at.Month(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PatientMonthAt{PatientID: pm.PatientID, Month: month, AsOfSequence: pm.AsOfSequence, BatchID: pm.BatchID, Facts: f, Evaluation: pm.Evaluation})
+	}
+	return out, nil
 }
 
 // ClaimBatch is a claim_batch.closed event as recorded, with its position.

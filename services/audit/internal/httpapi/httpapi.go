@@ -174,16 +174,8 @@ func (h *Handlers) state(c echo.Context) error {
 	if asOf.IsZero() {
 		asOf = now
 	}
-	loc, err := practiceZone(ctx, h.Log, asOf)
-	if err != nil {
+	if _, err := effective(c, op, time.UTC); err != nil { // bad input is refused before any read
 		return err
-	}
-	effectiveAt, err := effective(c, op, loc)
-	if err != nil {
-		return err
-	}
-	if effectiveAt.IsZero() {
-		effectiveAt = now
 	}
 	var recs []eventlog.Record
 	for rec, err := range h.Log.ReadStream(ctx, events.PatientStream(id), 1) {
@@ -195,15 +187,24 @@ func (h *Handlers) state(c echo.Context) error {
 	if len(recs) == 0 {
 		return errs.E(op, errs.NotFound, "patient %s has no history", id)
 	}
-	st := state.Fold(id, recs, effectiveAt, asOf, loc)
-	if !st.Enrolled {
-		return errs.E(op, errs.NotFound, "patient %s was not enrolled as of %s", id, asOf.UTC().Format(time.RFC3339))
-	}
-	st.Months = []state.MonthState{}
-	months, _, err := billing.EvaluateMonthsAt(ctx, h.Log, id, st.ServiceMonths(loc), billing.Cut{AsOf: asOf})
+	pa, ok, err := billing.LoadPatientAt(ctx, h.Log, id, recs, billing.Cut{AsOf: asOf})
 	if err != nil {
 		return err
 	}
+	if !ok {
+		return errs.E(op, errs.NotFound, "patient %s was not enrolled as of %s", id, asOf.UTC().Format(time.RFC3339))
+	}
+	loc := pa.Location()
+	effectiveAt, _ := effective(c, op, loc) // a date means the end of that day in the practice's zone
+	if effectiveAt.IsZero() {
+		effectiveAt = now
+	}
+	st := state.Fold(id, recs, effectiveAt, asOf, loc)
+	months, err := pa.Evaluate(ctx, st.ServiceMonths(loc))
+	if err != nil {
+		return err
+	}
+	st.Months = make([]state.MonthState, 0, len(months))
 	for _, pm := range months {
 		raw, err := json.Marshal(monthEvaluation{Evaluation: pm.Evaluation, AsOfSequence: pm.AsOfSequence, BatchID: pm.BatchID})
 		if err != nil {
@@ -237,30 +238,6 @@ func effective(c echo.Context, op string, loc *time.Location) (time.Time, error)
 		return time.Time{}, errs.Field(op, "effectiveAt", "must be an RFC 3339 instant with an offset or a date YYYY-MM-DD, got %q", s)
 	}
 	return d.AddDate(0, 0, 1).Add(-time.Nanosecond), nil
-}
-
-// practiceZone is the practice's time zone as recorded by asOf (UTC when
-// none was configured).
-func practiceZone(ctx context.Context, log eventlog.Log, asOf time.Time) (*time.Location, error) {
-	loc := time.UTC
-	for rec, err := range log.ReadStream(ctx, events.PracticeStream, 1) {
-		if err != nil {
-			return nil, err
-		}
-		if rec.Type != events.TypePracticeConfigured || rec.RecordedAt.After(asOf) {
-			continue
-		}
-		v, err := events.DefaultRegistry().Decode(rec.Envelope)
-		if err != nil {
-			continue
-		}
-		if p, ok := v.(*events.PracticeConfigured); ok {
-			if l, err := time.LoadLocation(p.Timezone); err == nil {
-				loc = l
-			}
-		}
-	}
-	return loc, nil
 }
 
 func (h *Handlers) evidence(c echo.Context) error {

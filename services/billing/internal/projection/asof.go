@@ -68,23 +68,36 @@ func PatientAt(ctx context.Context, log eventlog.Log, patientID string, cut Cut)
 	if err != nil {
 		return nil, false, err
 	}
-	pt := facts.FoldPatient(patientID, precs)
-	if !pt.Enrolled {
+	return PatientFrom(ctx, log, patientID, precs, cut)
+}
+
+// PatientFrom is PatientAt for a caller that has read the patient's stream
+// already (patientRecords, in log order; records outside the cut are
+// skipped): only the practice stream is read.
+func PatientFrom(ctx context.Context, log eventlog.Log, patientID string, patientRecords []eventlog.Record, cut Cut) (*AtCut, bool, error) {
+	a := &AtCut{log: log, cut: cut, id: patientID, patient: facts.NewPatient(patientID)}
+	for _, r := range patientRecords {
+		if cut.keep(r) {
+			a.patient.Apply(r)
+			a.seq = max(a.seq, r.Sequence)
+		}
+	}
+	if !a.patient.Enrolled {
 		return nil, false, nil
 	}
 	prrecs, err := readCut(ctx, log, events.PracticeStream, cut)
 	if err != nil {
 		return nil, false, err
 	}
-	a := &AtCut{log: log, cut: cut, id: patientID, patient: pt, practice: facts.FoldPractice(prrecs)}
-	for _, r := range precs {
-		a.seq = max(a.seq, r.Sequence)
-	}
+	a.practice = facts.FoldPractice(prrecs)
 	for _, r := range prrecs {
 		a.seq = max(a.seq, r.Sequence)
 	}
 	return a, true, nil
 }
+
+// Location is the practice's time zone at the cut (UTC while unset).
+func (a *AtCut) Location() *time.Location { return a.practice.Location }
 
 // Month reads the month's batch stream inside the cut and evaluates the
 // month: it is billed when a batch inside the cut billed the patient.
