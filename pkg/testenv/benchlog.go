@@ -1,11 +1,16 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // BenchLog is a large event log a package's benchmarks share: populated
@@ -46,4 +51,26 @@ func (l *BenchLog) Remove() {
 	if l.dir != "" {
 		os.RemoveAll(l.dir)
 	}
+}
+
+// BulkServer starts a plain in-process nats-server on the JetStream store in
+// dir (natsserver's layout, dir/jetstream) without SyncAlways, for writing
+// benchmark logs fast: only the stored data matters, not how durably it was
+// written. stop closes the connection and shuts the server down.
+func BulkServer(dir string) (nc *nats.Conn, stop func(), err error) {
+	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: filepath.Join(dir, "jetstream"), DontListen: true, NoSigs: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	ns.Start()
+	shutdown := func() { ns.Shutdown(); ns.WaitForShutdown() }
+	if !ns.ReadyForConnections(30 * time.Second) {
+		shutdown()
+		return nil, nil, errors.New("testenv.BulkServer: server not ready")
+	}
+	if nc, err = nats.Connect("", nats.InProcessServer(ns)); err != nil {
+		shutdown()
+		return nil, nil, err
+	}
+	return nc, func() { nc.Close(); shutdown() }, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,7 +14,7 @@ import (
 	"github.com/carelog/carelog/pkg/eventlog/eventlogtest"
 	"github.com/carelog/carelog/pkg/eventlog/jetstream"
 	"github.com/carelog/carelog/pkg/natsserver"
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/carelog/carelog/pkg/testenv"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 )
@@ -138,20 +137,11 @@ var replayDir = sync.OnceValues(func() (string, error) {
 // the stored data matters for the replay benchmark, not how fast it was
 // written.
 func populate(dir string) error {
-	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: filepath.Join(dir, "jetstream"), DontListen: true, NoSigs: true})
+	nc, stop, err := testenv.BulkServer(dir)
 	if err != nil {
 		return err
 	}
-	ns.Start()
-	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		return fmt.Errorf("populate: server not ready")
-	}
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
+	defer stop()
 	ctx := context.Background()
 	if _, err := jetstream.Open(ctx, nc, jetstream.Config{}); err != nil {
 		return err

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
@@ -106,20 +104,11 @@ func plan() []planned {
 // plain nats-server without SyncAlways: only the stored log matters, not how
 // fast it was written.
 func populate(dir string) error {
-	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: filepath.Join(dir, "jetstream"), DontListen: true, NoSigs: true})
+	nc, stop, err := testenv.BulkServer(dir)
 	if err != nil {
 		return err
 	}
-	ns.Start()
-	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		return errors.New("populate: server not ready")
-	}
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
+	defer stop()
 	if _, err := jetstream.Open(context.Background(), nc, jetstream.Config{}); err != nil {
 		return err
 	}

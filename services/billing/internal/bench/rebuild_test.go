@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
@@ -63,20 +61,11 @@ var rebuildLog = &testenv.BenchLog{Name: "billing-rebuild", Populate: populate}
 // async publishes: only the stored log matters, not how fast it was
 // written.
 func populate(dir string) error {
-	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: filepath.Join(dir, "jetstream"), DontListen: true, NoSigs: true})
+	nc, stop, err := testenv.BulkServer(dir)
 	if err != nil {
 		return err
 	}
-	ns.Start()
-	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		return errors.New("populate: server not ready")
-	}
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
+	defer stop()
 	ctx := context.Background()
 	if _, err := jetstream.Open(ctx, nc, jetstream.Config{}); err != nil {
 		return err

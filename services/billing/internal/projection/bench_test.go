@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/carelog/carelog/pkg/eventlog/jetstream"
 	"github.com/carelog/carelog/pkg/natsserver"
 	pkgprojection "github.com/carelog/carelog/pkg/projection"
+	"github.com/carelog/carelog/pkg/testenv"
 	"github.com/carelog/carelog/services/billing/internal/memory"
 	"github.com/carelog/carelog/services/billing/internal/projection"
 )
@@ -193,20 +192,11 @@ func TestMain(m *testing.M) {
 // populate writes the rebuild log with a plain server and async publishes:
 // only the stored data matters.
 func populate(dir string) error {
-	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: filepath.Join(dir, "jetstream"), DontListen: true, NoSigs: true})
+	nc, stop, err := testenv.BulkServer(dir)
 	if err != nil {
 		return err
 	}
-	ns.Start()
-	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		return fmt.Errorf("populate: server not ready")
-	}
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
+	defer stop()
 	ctx := context.Background()
 	if _, err := jetstream.Open(ctx, nc, jetstream.Config{}); err != nil {
 		return err
