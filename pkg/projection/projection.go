@@ -86,23 +86,41 @@ func (r *Runner) Run(ctx context.Context) error {
 		return r.fail(err)
 	}
 	r.advance(from)
+	tail, err := r.log.LastSequence(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return r.fail(err)
+	}
+	// A long backlog runs under the catch-up GC policy (catchup.go) until
+	// the event that was last when the Runner started is applied.
+	release := func() {}
+	if tail >= from+catchUpMinEvents {
+		release = holdCatchUpGC()
+	}
+	defer release()
 	apply := func(rec eventlog.Record) error {
 		if err := r.proj.Apply(ctx, rec); err != nil {
 			return err
 		}
 		r.advance(rec.Sequence)
+		if rec.Sequence >= tail {
+			release()
+		}
 		return nil
 	}
 	if f, ok := r.proj.(Flusher); ok {
-		tail, err := r.log.LastSequence(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return r.fail(err)
-		}
 		b := &buffered{ctx: ctx, r: r, f: f, tail: tail}
-		apply = b.apply
+		apply = func(rec eventlog.Record) error {
+			if err := b.apply(rec); err != nil {
+				return err
+			}
+			if b.live {
+				release()
+			}
+			return nil
+		}
 	}
 	err = r.log.Subscribe(ctx, from+1, apply)
 	if err != nil && ctx.Err() == nil {

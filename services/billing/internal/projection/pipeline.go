@@ -69,6 +69,9 @@ func (p *Projection) stopPipeline() {
 
 func (p *Projection) loop(ctx context.Context, pl *pipeline) {
 	defer close(pl.done)
+	// Stopping: the commit in flight ends before the next Checkpoint reads
+	// the store; its error no longer matters.
+	defer func() { _ = p.waitCommit() }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -81,7 +84,7 @@ func (p *Projection) loop(ctx context.Context, pl *pipeline) {
 				}
 			}
 			if err == nil && req.flush != nil {
-				err = p.flush(ctx)
+				err = p.flush(ctx, true)
 			}
 			if err != nil {
 				pl.fail(err)
@@ -150,7 +153,7 @@ func (p *Projection) Apply(ctx context.Context, rec eventlog.Record) error {
 func (p *Projection) Flush(ctx context.Context) error {
 	pl := p.pipe
 	if pl == nil {
-		return p.flush(ctx)
+		return p.flush(ctx, true)
 	}
 	reply := make(chan error, 1)
 	req := pipeRequest{recs: pl.batch, flush: reply}

@@ -111,6 +111,7 @@ type Projection struct {
 	batches          []readmodel.Batch
 	firstBilled      map[string]string // funnel rows read back on resume
 	allRestored      bool              // every patient of the store is folded
+	committing       chan error        // the commit in flight (flush)
 
 	// pipe feeds the fold goroutine (Runner goroutine side).
 	pipe *pipeline
@@ -263,7 +264,9 @@ func (p *Projection) fold(ctx context.Context, rec eventlog.Record) error {
 	p.applied = rec.Sequence
 	p.pending++
 	if p.pending >= p.cfg.FlushEvery {
-		return p.flush(ctx)
+		// In the background only with the pipeline, whose Flush and stop
+		// wait for it.
+		return p.flush(ctx, p.pipe == nil)
 	}
 	return nil
 }
@@ -450,7 +453,17 @@ type job struct {
 	m  rules.Month
 }
 
-func (p *Projection) flush(ctx context.Context) error {
+// flush evaluates what changed and commits it with the checkpoint. The
+// Runner's flushes (wait) return once their commit is done; the
+// projection's own every FlushEvery events hand the commit to a goroutine
+// and let the fold go on, so that a durable store writes one batch while
+// the next is folded. Commits stay in order: each flush first waits for
+// the commit before it, whose error it returns; stopPipeline waits for the
+// last one.
+func (p *Projection) flush(ctx context.Context, wait bool) error {
+	if err := p.waitCommit(); err != nil {
+		return err
+	}
 	if p.applied <= p.flushed && len(p.dirty) == 0 && len(p.batches) == 0 {
 		return nil
 	}
@@ -524,9 +537,24 @@ func (p *Projection) flush(ctx context.Context) error {
 			c.Patients = append(c.Patients, row)
 		}
 	}
-	if err := p.store.Commit(ctx, c, p.applied); err != nil {
-		return fmt.Errorf("billing projection: commit through %d: %w", p.applied, err)
+	through := p.applied
+	commit := func() error {
+		if err := p.store.Commit(ctx, c, through); err != nil {
+			return fmt.Errorf("billing projection: commit through %d: %w", through, err)
+		}
+		return nil
 	}
+	if wait {
+		if err := commit(); err != nil {
+			return err
+		}
+	} else {
+		done := make(chan error, 1)
+		p.committing = done
+		go func() { done <- commit() }()
+	}
+	// The fold's bookkeeping moves on now; a failed commit stops the
+	// Runner, and Checkpoint starts the fold afresh from the store.
 	for _, ps := range p.dirty {
 		ps.queued, ps.dirtyAll, ps.dirtyMonths, ps.funnelDirty = false, false, ps.dirtyMonths[:0], false
 	}
@@ -542,6 +570,16 @@ func (p *Projection) flush(ctx context.Context) error {
 	p.dirty, p.batches, p.allDirty = p.dirty[:0], nil, false
 	p.flushed, p.pending = p.applied, 0
 	return nil
+}
+
+// waitCommit waits for the commit in flight, if any, and returns its error.
+func (p *Projection) waitCommit() error {
+	if p.committing == nil {
+		return nil
+	}
+	err := <-p.committing
+	p.committing = nil
+	return err
 }
 
 // jobs lists the patient-months to evaluate, in patient then month order,

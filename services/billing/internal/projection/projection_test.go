@@ -3,8 +3,10 @@ package projection_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -351,5 +353,75 @@ func TestCommitFailureStopsTheRunner(t *testing.T) {
 	}
 	if pos := r.runner.Position(); pos != 0 {
 		t.Errorf("Position: got %d, want 0", pos)
+	}
+}
+
+// flakyStore fails its failAt-th Commit (counting from 1) and no other.
+type flakyStore struct {
+	*memory.Store
+	failAt, n int
+	mu        sync.Mutex
+	through   []uint64 // the checkpoints of the commits that succeeded
+}
+
+func (s *flakyStore) Commit(ctx context.Context, c readmodel.Changes, through uint64) error {
+	s.mu.Lock()
+	s.n++
+	fail := s.n == s.failAt
+	if !fail {
+		s.through = append(s.through, through)
+	}
+	s.mu.Unlock()
+	if fail {
+		return errors.New("connection reset")
+	}
+	return s.Store.Commit(ctx, c, through)
+}
+
+// The projection's own flushes (every FlushEvery events) commit in the
+// background while the fold goes on. One of them failing stops the Runner
+// with its error, before the Runner reports any later event applied; a
+// restart on the same store resumes from the last commit that succeeded
+// and ends with the rows of a rebuild from scratch.
+func TestBackgroundCommitFailureStopsAndResumes(t *testing.T) {
+	log := openLog(t)
+	w := newWriter(t, log)
+	w.setup("America/New_York")
+	for i := range 6 {
+		id := fmt.Sprintf("p-%d", i)
+		w.enroll(id)
+		w.entry(id, "e-"+id, "rn", at(2025, 3, 3+i, 10, 0), 25)
+	}
+	store := &flakyStore{Store: newStore(), failAt: 3}
+	r := start(t, log, store, projection.Config{FlushEvery: 5})
+	select {
+	case err := <-r.done:
+		r.cancel = nil
+		if err == nil || !strings.Contains(err.Error(), "connection reset") {
+			t.Fatalf("Run: got %v, want the failed commit's error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	store.mu.Lock()
+	good := slices.Clone(store.through)
+	store.mu.Unlock()
+	if len(good) < 2 {
+		t.Fatalf("commits before the failure: %v, want the first two", good)
+	}
+	if pos, cp := r.runner.Position(), good[1]; pos > cp {
+		t.Errorf("Position after the failure: %d, past the last commit that succeeded (%d)", pos, cp)
+	}
+	if cp, _ := store.Checkpoint(ctx(t)); cp != good[1] {
+		t.Errorf("store checkpoint after the failure: %d, want %d", cp, good[1])
+	}
+
+	resumed := start(t, log, store, projection.Config{FlushEvery: 5})
+	resumed.caughtUp(t)
+	fresh := newStore()
+	rebuilt := start(t, log, fresh, projection.Config{})
+	rebuilt.caughtUp(t)
+	if got, want := dump(t, store, "2025-03"), dump(t, fresh, "2025-03"); got != want {
+		t.Fatalf("resumed after a failed background commit and rebuilt differ:\nresumed %s\nrebuilt %s", got, want)
 	}
 }
