@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
+	"unsafe"
 )
 
 // errSlowPath makes fastDecode hand the input to encoding/json.
@@ -16,7 +18,13 @@ var errSlowPath = errors.New("not in the canonical layout")
 // to encoding/json, so the result is always what encoding/json would give.
 // Data is not validated here: it was compacted (so validated) when sealed,
 // and the hash check that follows every read detects any later change.
-func fastDecode(b []byte) (Envelope, error) {
+//
+// Allocation: a replay decodes every event of the log, so the decoder
+// allocates little: type, actor role and app are interned (few distinct
+// values), a patient stream's PatientID shares the Stream string, the two
+// hashes share one string, times are parsed in place, and with owned the
+// payload aliases b instead of being copied.
+func fastDecode(b []byte, owned bool) (Envelope, error) {
 	var e Envelope
 	p := parser{b: b}
 	if !p.lit(`{"id":`) {
@@ -26,7 +34,7 @@ func fastDecode(b []byte) (Envelope, error) {
 	if !p.lit(`,"type":`) {
 		return e, errSlowPath
 	}
-	e.Type = Type(p.str())
+	e.Type = Type(p.intern())
 	if !p.lit(`,"version":`) {
 		return e, errSlowPath
 	}
@@ -36,7 +44,13 @@ func fastDecode(b []byte) (Envelope, error) {
 	}
 	e.Stream = p.str()
 	if p.lit(`,"patientId":`) {
-		e.PatientID = p.str()
+		if id := p.raw(); p.bad {
+			return e, errSlowPath
+		} else if len(e.Stream) == len(patientPrefix)+len(id) && e.Stream[:len(patientPrefix)] == patientPrefix && e.Stream[len(patientPrefix):] == string(id) {
+			e.PatientID = e.Stream[len(patientPrefix):]
+		} else {
+			e.PatientID = string(id)
+		}
 	}
 	if !p.lit(`,"occurredAt":`) {
 		return e, errSlowPath
@@ -53,9 +67,9 @@ func fastDecode(b []byte) (Envelope, error) {
 	if !p.lit(`,"role":`) {
 		return e, errSlowPath
 	}
-	e.Actor.Role = p.str()
+	e.Actor.Role = p.intern()
 	if p.lit(`,"app":`) {
-		e.Actor.App = p.str()
+		e.Actor.App = p.intern()
 	}
 	if !p.lit(`}`) {
 		return e, errSlowPath
@@ -69,15 +83,21 @@ func fastDecode(b []byte) (Envelope, error) {
 	if !p.lit(`,"data":`) {
 		return e, errSlowPath
 	}
-	e.Data = append(json.RawMessage(nil), p.value()...) // never alias the caller's buffer
+	if e.Data = p.value(); !owned {
+		e.Data = append(json.RawMessage(nil), e.Data...) // never alias the caller's buffer
+	}
 	if !p.lit(`,"prevHash":`) {
 		return e, errSlowPath
 	}
-	e.PrevHash = p.str()
+	prev := p.raw()
 	if !p.lit(`,"hash":`) {
 		return e, errSlowPath
 	}
-	e.Hash = p.str()
+	hash := p.raw()
+	if !p.bad {
+		both := string(prev) + string(hash)
+		e.PrevHash, e.Hash = both[:len(prev)], both[len(prev):]
+	}
 	if !p.lit(`}`) || p.i != len(b) || p.bad {
 		return Envelope{}, errSlowPath
 	}
@@ -100,24 +120,64 @@ func (p *parser) lit(s string) bool {
 
 // str reads a JSON string without escapes (an escape sends the whole input
 // to encoding/json).
-func (p *parser) str() string {
+func (p *parser) str() string { return string(p.raw()) }
+
+// raw reads a JSON string without escapes and returns its bytes, in b.
+func (p *parser) raw() []byte {
 	if p.bad || p.i >= len(p.b) || p.b[p.i] != '"' {
 		p.bad = true
-		return ""
+		return nil
 	}
 	for j := p.i + 1; j < len(p.b); j++ {
 		switch c := p.b[j]; {
 		case c == '"':
-			s := string(p.b[p.i+1 : j])
+			s := p.b[p.i+1 : j]
 			p.i = j + 1
 			return s
 		case c == '\\' || c < 0x20:
 			p.bad = true
-			return ""
+			return nil
 		}
 	}
 	p.bad = true
-	return ""
+	return nil
+}
+
+// intern reads a string as raw does and returns it interned.
+func (p *parser) intern() string {
+	b := p.raw()
+	if p.bad {
+		return ""
+	}
+	return interned.get(b)
+}
+
+// internMax bounds the interned values (a log with more distinct types,
+// roles and apps than this decodes the rest with allocation).
+const internMax = 1024
+
+// interned holds the values of the envelope's few-valued fields.
+var interned = &interner{m: map[string]string{}}
+
+type interner struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+func (in *interner) get(b []byte) string {
+	in.mu.RLock()
+	s, ok := in.m[string(b)]
+	in.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	in.mu.Lock()
+	if len(in.m) < internMax {
+		in.m[s] = s
+	}
+	in.mu.Unlock()
+	return s
 }
 
 func (p *parser) int() int {
@@ -135,11 +195,13 @@ func (p *parser) int() int {
 }
 
 func (p *parser) time() time.Time {
-	s := p.str()
+	b := p.raw()
 	if p.bad {
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	// time.Parse keeps nothing of its input (a numeric offset becomes an
+	// unnamed zone), so the bytes are parsed in place.
+	t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(b), len(b)))
 	if err != nil {
 		p.bad = true
 	}

@@ -33,8 +33,11 @@ func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
 			Actor:      Actor{ID: pick(), Role: "clinician"},
 			Data:       data, PrevHash: pick(), Hash: "abc",
 		}
-		if rng.IntN(2) == 0 {
+		switch rng.IntN(3) {
+		case 0:
 			e.PatientID = pick()
+		case 1:
+			e.PatientID = e.Stream[len("patient."):] // shares the stream's string
 		}
 		if rng.IntN(2) == 0 {
 			e.Actor.App = pick()
@@ -60,12 +63,53 @@ func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("Decode(%s):\ngot  %+v\nwant %+v", b, got, want)
 		}
-		if _, err := fastDecode(b); err == nil {
+		owned, err := DecodeOwned(append([]byte(nil), b...))
+		if err != nil || !reflect.DeepEqual(owned, want) {
+			t.Fatalf("DecodeOwned(%s): %v\ngot  %+v\nwant %+v", b, err, owned, want)
+		}
+		if _, err := fastDecode(b, false); err == nil {
 			fast++
 		}
 	}
 	if fast < 100 {
 		t.Fatalf("got %d inputs on the fast path, want most escape-free ones there", fast)
+	}
+}
+
+// Decode copies everything it returns; DecodeOwned lets only Data alias
+// its input: the strings and times stay what they were when the input is
+// overwritten.
+func TestDecodeAliasing(t *testing.T) {
+	e := Envelope{ID: "e-1", Type: "consent.granted", Version: 1, Stream: "patient.p-1", PatientID: "p-1",
+		OccurredAt: time.Date(2025, 3, 4, 5, 6, 7, 8, time.FixedZone("", -5*3600)), RecordedAt: time.Date(2025, 3, 4, 5, 6, 8, 0, time.UTC),
+		Actor: Actor{ID: "rn-1", Role: "clinician", App: "ehr"}, Data: json.RawMessage(`{"a":"b"}`), PrevHash: "aa11", Hash: "bb22"}
+	b, err := e.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := slowDecode(b)
+	for _, tc := range []struct {
+		name      string
+		decode    func([]byte) (Envelope, error)
+		dataAlias bool
+	}{{"Decode", Decode, false}, {"DecodeOwned", DecodeOwned, true}} {
+		in := append([]byte(nil), b...)
+		got, err := tc.decode(in)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		for i := range in {
+			in[i] = 'X'
+		}
+		if tc.dataAlias {
+			if string(got.Data) != "XXXXXXXXX" {
+				t.Errorf("%s: Data %s after overwriting the input, want it to alias the input", tc.name, got.Data)
+			}
+			got.Data = want.Data
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: after overwriting the input:\ngot  %+v\nwant %+v", tc.name, got, want)
+		}
 	}
 }
 
@@ -77,7 +121,7 @@ func TestFastDecodeRefusesOtherLayouts(t *testing.T) {
 		`{"id":"e-1","type":"x","version":1,"stream":"s","occurredAt":"nope","recordedAt":"2025-01-01T00:00:00Z","actor":{"id":"a","role":"r"},"data":{},"prevHash":"","hash":""}`,
 		`{"id":"e-1","type":"x","version":1,"stream":"s","occurredAt":"2025-01-01T00:00:00Z","recordedAt":"2025-01-01T00:00:00Z","actor":{"id":"a","role":"r"},"data":{"a":{},"prevHash":"","hash":""}`,
 	} {
-		if _, err := fastDecode([]byte(in)); err == nil {
+		if _, err := fastDecode([]byte(in), false); err == nil {
 			t.Errorf("fastDecode(%s): got success, want the slow path", in)
 		}
 	}

@@ -76,7 +76,9 @@ const (
 )
 
 // PatientStream is the stream key of one patient's history.
-func PatientStream(patientID string) string { return "patient." + patientID }
+func PatientStream(patientID string) string { return patientPrefix + patientID }
+
+const patientPrefix = "patient."
 
 // BatchStream is the stream key of the claim batches of one service month
 // (YYYY-MM).
@@ -236,8 +238,15 @@ func (e *Envelope) Encode() ([]byte, error) {
 // Encode writes is parsed without reflection (replays decode every event);
 // any other valid JSON envelope goes through encoding/json with the same
 // result.
-func Decode(b []byte) (Envelope, error) {
-	if e, err := fastDecode(b); err == nil {
+func Decode(b []byte) (Envelope, error) { return decode(b, false) }
+
+// DecodeOwned is Decode for a caller that hands b over: the envelope's Data
+// may alias b, which the caller must not modify afterwards (a message body
+// the client library allocated for this message alone, for example).
+func DecodeOwned(b []byte) (Envelope, error) { return decode(b, true) }
+
+func decode(b []byte, owned bool) (Envelope, error) {
+	if e, err := fastDecode(b, owned); err == nil {
 		return e, nil
 	}
 	var e Envelope

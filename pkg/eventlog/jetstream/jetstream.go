@@ -314,8 +314,12 @@ func conflict(stream string, expected eventlog.Revision) error {
 		Err:     &eventlog.ConflictError{Stream: stream, Expected: expected}}
 }
 
+// decode decodes one stored event. data is always a message body nats.go
+// allocated for that message alone,
+// which nothing else writes: the record's payload aliases it
+// (events.DecodeOwned) instead of copying every event of a replay.
 func (l *Log) decode(seq uint64, data []byte) (eventlog.Record, error) {
-	env, err := events.Decode(data)
+	env, err := events.DecodeOwned(data)
 	if err != nil {
 		return eventlog.Record{}, &eventlog.IntegrityError{Sequence: seq, Err: fmt.Errorf("%w: undecodable event: %v", events.ErrTampered, err)}
 	}

@@ -70,7 +70,7 @@ func (s *Store) Commit(_ context.Context, c readmodel.Changes, through uint64) e
 			m = map[string]readmodel.PatientMonth{}
 			s.months[pm.Month] = m
 		}
-		m[pm.PatientID] = copyPatientMonth(pm)
+		m[pm.PatientID] = ownPatientMonth(pm)
 	}
 	for _, k := range c.TotalsReplaced {
 		if m := s.totals[k.Month]; m != nil {
@@ -207,6 +207,27 @@ func copyPatientMonth(pm readmodel.PatientMonth) readmodel.PatientMonth {
 		pm.BilledEvaluation = &b
 	}
 	return pm
+}
+
+// ownPatientMonth is pm, whose slices Commit now owns (readmodel.Store),
+// with nil slices made empty as copyPatientMonth makes them: no copy of a
+// rebuild's every evaluation. The billed evaluation, rare, is still
+// copied: the projection shares its slices with the month's state.
+func ownPatientMonth(pm readmodel.PatientMonth) readmodel.PatientMonth {
+	pm.Evaluation = ownEvaluation(pm.Evaluation)
+	if pm.BilledEvaluation != nil {
+		b := copyEvaluation(*pm.BilledEvaluation)
+		pm.BilledEvaluation = &b
+	}
+	return pm
+}
+
+func ownEvaluation(ev rules.Evaluation) rules.Evaluation {
+	ev.Lines, ev.Reasons, ev.Flags, ev.Excluded = nonNil(ev.Lines), nonNil(ev.Reasons), nonNil(ev.Flags), nonNil(ev.Excluded)
+	for i := range ev.Lines {
+		ev.Lines[i].Diagnoses, ev.Lines[i].Evidence = nonNil(ev.Lines[i].Diagnoses), nonNil(ev.Lines[i].Evidence)
+	}
+	return ev
 }
 
 func copyEvaluation(ev rules.Evaluation) rules.Evaluation {

@@ -13,6 +13,9 @@
 //     applied), so each event takes effect exactly once across restarts.
 //   - Rows are upserts keyed as documented on each type; a later Commit
 //     replaces a row whole.
+//   - Commit takes ownership of its Changes: the caller neither modifies
+//     them nor anything they reference afterwards (the in-memory store
+//     keeps the rows as given; readers always get copies).
 //   - Queries return rows in a deterministic order (documented per method)
 //     and never nil slices.
 //   - Instants are returned in UTC, the same instant to the nanosecond,
