@@ -112,7 +112,8 @@ func populate(dir string) error {
 	for k := range entries {
 		i := rng.IntN(rebuildPatients)
 		id := fmt.Sprintf("p-%06d", i)
-		at := feb.Add(span * time.Duration(k) / time.Duration(entries)).Truncate(time.Minute)
+		// span/entries first: span*k overflows int64 nanoseconds.
+		at := feb.Add(span / time.Duration(entries) * time.Duration(k)).Truncate(time.Minute)
 		role := roles[rng.IntN(len(roles))]
 		staff := events.Staff{ID: role + "-" + strconv.Itoa(rng.IntN(20)), Name: "Staff " + role, Role: role}
 		if role == "physician" {
@@ -289,6 +290,13 @@ func runRebuild(b *testing.B, dir string, newStore func() (readmodel.Store, erro
 		}
 		if cp, err := store.Checkpoint(ctx); err != nil || cp != rebuildEvents {
 			b.Fatalf("store checkpoint %d, %v after the rebuild; want %d", cp, err, rebuildEvents)
+		}
+		// The log's activity spans February and March for most patients
+		// (populate): each month holds most patients' rows.
+		for _, m := range []string{"2025-01", "2025-02", "2025-03"} {
+			if rows, err := store.Month(ctx, m); err != nil || len(rows) < rebuildPatients/2 {
+				b.Fatalf("%s after the rebuild: %d rows, %v; want most of the %d patients", m, len(rows), err, rebuildPatients)
+			}
 		}
 	}
 	b.ReportMetric(float64(b.N*rebuildEvents)/elapsed.Seconds(), "events/s")

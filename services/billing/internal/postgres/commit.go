@@ -150,23 +150,42 @@ func (s rowSet) keyArrays(keep func(rowKey) bool) []any {
 
 // writes is one Commit's Changes, encoded and deduplicated.
 type writes struct {
-	// replaced are the patient-months whose totals are deleted first.
+	// replaced are the patient-months whose totals are deleted first;
+	// replacedPatients and replacedMonths list those that are not new.
 	replaced                         map[rowKey]bool
 	replacedPatients, replacedMonths []string
-	patientMonths, totals            rowSet
-	batches, patients                rowSet
+	// fresh are the keys of patient_months and patients rows marked new
+	// (readmodel.Changes.PatientMonthsNew, PatientsNew): nothing of them
+	// is deleted first. A wrong mark fails the COPY on the primary key.
+	fresh                 map[rowKey]bool
+	patientMonths, totals rowSet
+	batches, patients     rowSet
 }
 
 func (w *writes) sets() []rowSet { return []rowSet{w.patientMonths, w.totals, w.batches, w.patients} }
 
 func encodeChanges(c readmodel.Changes) (*writes, error) {
-	w := &writes{replaced: make(map[rowKey]bool, len(c.TotalsReplaced))}
+	w := &writes{replaced: make(map[rowKey]bool, len(c.TotalsReplaced)), fresh: map[rowKey]bool{}}
+	// A key is new only when every row given for it is marked new.
+	mark := func(k rowKey, isNew bool) {
+		if was, seen := w.fresh[k]; !seen || was {
+			w.fresh[k] = isNew
+		}
+	}
+	for i, pm := range c.PatientMonths {
+		mark(rowKey{pm.Month, pm.PatientID}, i < len(c.PatientMonthsNew) && c.PatientMonthsNew[i])
+	}
+	for i, p := range c.Patients {
+		mark(rowKey{"patient", p.PatientID}, i < len(c.PatientsNew) && c.PatientsNew[i])
+	}
 	for _, k := range c.TotalsReplaced {
 		key := rowKey{k.Month, k.PatientID}
 		if !w.replaced[key] {
 			w.replaced[key] = true
-			w.replacedPatients = append(w.replacedPatients, k.PatientID)
-			w.replacedMonths = append(w.replacedMonths, k.Month)
+			if !w.fresh[key] {
+				w.replacedPatients = append(w.replacedPatients, k.PatientID)
+				w.replacedMonths = append(w.replacedMonths, k.Month)
+			}
 		}
 	}
 	var err error
@@ -251,9 +270,18 @@ func (w *writes) write(ctx context.Context, tx pgx.Tx, through int64, copyThresh
 			continue
 		}
 		copied = append(copied, s)
-		keep := func(rowKey) bool { return true }
-		if s.t == minuteTotals { // those of replaced patient-months are gone already
-			keep = func(k rowKey) bool { return !w.replaced[rowKey{k[0], k[1]}] }
+		var keep func(rowKey) bool
+		switch s.t {
+		case patientMonths:
+			keep = func(k rowKey) bool { return !w.fresh[k] }
+		case patients:
+			keep = func(k rowKey) bool { return !w.fresh[rowKey{"patient", k[0]}] }
+		case minuteTotals:
+			// Those of replaced patient-months are gone already; a new
+			// patient-month has none.
+			keep = func(k rowKey) bool { return !w.replaced[rowKey{k[0], k[1]}] && !w.fresh[rowKey{k[0], k[1]}] }
+		default:
+			keep = func(rowKey) bool { return true }
 		}
 		if keys := s.keyArrays(keep); keys != nil {
 			b.Queue(s.t.deleteKeys, keys...)

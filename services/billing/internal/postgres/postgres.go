@@ -8,13 +8,18 @@
 // written in the same transaction as the rows it covers, so each event takes
 // effect exactly once across crashes and restarts.
 //
-// Values round-trip exactly: evaluations, batch lines and totals are stored
-// as jsonb and read back as written; instants keep their nanoseconds and are
-// returned in UTC. Reads never return nil slices (or a nil Units map), even
-// inside an evaluation written with nil ones.
+// Values round-trip exactly: evaluations are stored as json (their text,
+// migration 0002), batch lines and totals as jsonb, and read back as
+// written; instants keep their nanoseconds and are returned in UTC. Reads
+// never return nil slices (or a nil Units map), even inside an evaluation
+// written with nil ones.
 //
 // Text values cannot hold NUL characters in PostgreSQL (neither text nor
 // jsonb): a Commit carrying one fails with an Internal error.
+//
+// Bulk writes skip looking for rows the projection marks new
+// (readmodel.Changes.PatientMonthsNew): during a rebuild most rows are, and
+// deleting their absent predecessors was a third of a commit's time.
 package postgres
 
 import (

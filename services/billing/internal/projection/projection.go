@@ -133,8 +133,14 @@ type patient struct {
 	evFirst, evLast rules.Month
 	// restored: rebuilt from the log after a restart; its months' billed
 	// state before the checkpoint is in the store.
-	restored    bool
-	firstBilled string
+	restored bool
+	// written: the months whose rows were committed (or handed to the
+	// commit in flight) since the projection started, and whether the
+	// funnel row was; the others are new to the store unless restored
+	// (readmodel.Changes.PatientMonthsNew).
+	written       []rules.Month
+	funnelWritten bool
+	firstBilled   string
 }
 
 // month is the projection's state of one patient-month.
@@ -457,14 +463,16 @@ type job struct {
 // Runner's flushes (wait) return once their commit is done; the
 // projection's own every FlushEvery events hand the commit to a goroutine
 // and let the fold go on, so that a durable store writes one batch while
-// the next is folded. Commits stay in order: each flush first waits for
-// the commit before it, whose error it returns; stopPipeline waits for the
-// last one.
+// the next is folded and evaluated. Commits stay in order: each flush
+// waits for the commit before it, and returns its error, before it hands
+// over its own; stopPipeline waits for the last one. (Evaluating while
+// the previous commit runs reads the store only for months billed before
+// a restart, which no commit since then has written.)
 func (p *Projection) flush(ctx context.Context, wait bool) error {
-	if err := p.waitCommit(); err != nil {
-		return err
-	}
 	if p.applied <= p.flushed && len(p.dirty) == 0 && len(p.batches) == 0 {
+		if wait {
+			return p.waitCommit()
+		}
 		return nil
 	}
 	if p.allDirty && p.resumed && !p.allRestored {
@@ -521,21 +529,32 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 		ntotals += len(t)
 	}
 	c := readmodel.Changes{
-		PatientMonths:  rows,
-		TotalsReplaced: make([]readmodel.PatientMonthKey, 0, len(rows)),
-		Totals:         make([]readmodel.MinuteTotal, 0, ntotals),
-		Batches:        p.batches,
+		PatientMonths:    rows,
+		PatientMonthsNew: make([]bool, len(rows)),
+		TotalsReplaced:   make([]readmodel.PatientMonthKey, 0, len(rows)),
+		Totals:           make([]readmodel.MinuteTotal, 0, ntotals),
+		Batches:          p.batches,
 	}
 	for i := range rows {
 		c.TotalsReplaced = append(c.TotalsReplaced, readmodel.PatientMonthKey{PatientID: rows[i].PatientID, Month: rows[i].Month})
 		c.Totals = append(c.Totals, totals[i]...)
+		ps, m := jobs[i].ps, jobs[i].m
+		if !slices.Contains(ps.written, m) {
+			c.PatientMonthsNew[i] = !ps.restored
+			ps.written = append(ps.written, m)
+		}
 	}
 	for _, ps := range p.dirty {
 		if ps.funnelDirty && ps.f.Enrolled {
 			row := ps.f.Funnel()
 			row.FirstBilledMonth = ps.firstBilled
 			c.Patients = append(c.Patients, row)
+			c.PatientsNew = append(c.PatientsNew, !ps.restored && !ps.funnelWritten)
+			ps.funnelWritten = true
 		}
+	}
+	if err := p.waitCommit(); err != nil {
+		return err
 	}
 	through := p.applied
 	commit := func() error {

@@ -117,6 +117,15 @@ type Changes struct {
 	Totals         []MinuteTotal
 	Batches        []Batch
 	Patients       []Patient
+	// PatientMonthsNew, when set, runs parallel to PatientMonths, and
+	// PatientsNew to Patients: true marks a row the writer knows the store
+	// has never held (nor, for a patient-month, any minute total of it),
+	// so that a store may insert it without looking for an earlier
+	// version — most rows of a rebuild. A store may ignore the marks; one
+	// that uses them must turn a wrong mark into a failed Commit, never a
+	// lost row (PostgreSQL: the primary key).
+	PatientMonthsNew []bool
+	PatientsNew      []bool
 }
 
 // Empty reports whether c writes nothing.

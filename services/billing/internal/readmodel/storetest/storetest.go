@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) readmodel.Store) {
 		{"InstantsReadBackInUTC", testInstantsInUTC},
 		{"IsolatedFromCaller", testIsolatedFromCaller},
 		{"LargeCommits", testLargeCommits},
+		{"RowsMarkedNew", testRowsMarkedNew},
 		{"ConcurrentReaders", testConcurrentReaders},
 		{"SimulatedMonth", testSimulatedMonth},
 	}
@@ -506,6 +507,41 @@ func testLargeCommits(t *testing.T, s readmodel.Store) {
 		}
 	}
 	commitBoth(t, s, m, c, 2000)
+	m.checkAgainst(t, s)
+}
+
+// testRowsMarkedNew: rows marked new (Changes.PatientMonthsNew,
+// PatientsNew) are stored like the others, beside updates of existing rows
+// in the same commit, in commits large enough for bulk writes; a wrong mark
+// (the row exists) either fails the commit, changing nothing, or is
+// ignored — the store never ends with the row lost or twice.
+func testRowsMarkedNew(t *testing.T, s readmodel.Store) {
+	m := newModel()
+	const n = 200
+	changes := func(from, to, v int, isNew func(i int) bool) readmodel.Changes {
+		var c readmodel.Changes
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("p-%d", i)
+			c.PatientMonths = append(c.PatientMonths, patientMonth(id, "2025-03", v+i, 1))
+			c.PatientMonthsNew = append(c.PatientMonthsNew, isNew(i))
+			c.TotalsReplaced = append(c.TotalsReplaced, readmodel.PatientMonthKey{PatientID: id, Month: "2025-03"})
+			c.Totals = append(c.Totals, minuteTotal(id, "2025-03", "ccm", "rn", (v+i)%60), minuteTotal(id, "2025-03", "ccm", "ma", v%7))
+			c.Patients = append(c.Patients, patient(id, v+i))
+			c.PatientsNew = append(c.PatientsNew, isNew(i))
+		}
+		return c
+	}
+	all := func(int) bool { return true }
+	commitBoth(t, s, m, changes(0, n, 0, all), 1)
+	m.checkAgainst(t, s)
+	// Updates of the first n beside n new rows.
+	commitBoth(t, s, m, changes(0, 2*n, 5, func(i int) bool { return i >= n }), 2)
+	m.checkAgainst(t, s)
+	// p-0 exists: its mark is wrong.
+	wrong := changes(0, n, 9, func(i int) bool { return i == 0 })
+	if err := s.Commit(context.Background(), wrong, 3); err == nil {
+		m.apply(wrong, 3)
+	}
 	m.checkAgainst(t, s)
 }
 
