@@ -99,9 +99,22 @@ type gcFlushProbe struct{ *gcProbe }
 
 func (gcFlushProbe) Flush(context.Context) error { return nil }
 
+// A Runner applies a backlog of at least catchUpMinEvents (lowered to 20
+// here) under the catch-up GC percent and the events after it under the
+// process's own; a shorter backlog changes nothing; the policy ends with
+// the Runner.
 func TestRunnerCatchesUpUnderTheCatchUpGCPolicy(t *testing.T) {
-	for _, flusher := range []bool{false, true} {
-		t.Run(fmt.Sprintf("flusher=%v", flusher), func(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		backlog  int
+		flusher  bool
+		wantGCAt map[uint64]int // event sequence → GC percent it was applied under
+	}{
+		{"backlog", 30, false, map[uint64]int{1: CatchUpGCPercent, 29: CatchUpGCPercent, 31: 123}},
+		{"backlog, flusher", 30, true, map[uint64]int{1: CatchUpGCPercent, 29: CatchUpGCPercent, 31: 123}},
+		{"short", 5, false, map[uint64]int{1: 123, 6: 123}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			withGC(t, "")
 			defer func(n uint64) { catchUpMinEvents = n }(catchUpMinEvents)
 			catchUpMinEvents = 20
@@ -119,69 +132,35 @@ func TestRunnerCatchesUpUnderTheCatchUpGCPolicy(t *testing.T) {
 					}
 				}
 			}
-			appendEvents(0, 30)
+			appendEvents(0, tc.backlog)
 			probe := &gcProbe{seen: map[uint64]int{}}
 			var proj Projection = probe
-			if flusher {
+			if tc.flusher {
 				proj = gcFlushProbe{probe}
 			}
 			r := NewRunner(l, proj)
 			runCtx, stop := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			go func() { done <- r.Run(runCtx) }()
-			if err := r.WaitFor(ctx, 30); err != nil {
+			if err := r.WaitFor(ctx, uint64(tc.backlog)); err != nil {
 				t.Fatal(err)
 			}
-			appendEvents(30, 1)
-			if err := r.WaitFor(ctx, 31); err != nil {
+			appendEvents(tc.backlog, 1) // after the catch-up
+			if err := r.WaitFor(ctx, uint64(tc.backlog+1)); err != nil {
 				t.Fatal(err)
 			}
 			stop()
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range []struct {
-				seq  uint64
-				want int
-			}{{1, CatchUpGCPercent}, {29, CatchUpGCPercent}, {31, 123}} {
-				if got := probe.at(c.seq); got != c.want {
-					t.Errorf("event %d applied with GC percent %d, want %d", c.seq, got, c.want)
+			for seq, want := range tc.wantGCAt {
+				if got := probe.at(seq); got != want {
+					t.Errorf("event %d applied with GC percent %d, want %d", seq, got, want)
 				}
 			}
 			if got := gcPercent(); got != 123 {
 				t.Errorf("GC percent after the Runner stopped: %d, want 123", got)
 			}
 		})
-	}
-}
-
-func TestRunnerBelowTheBacklogLeavesTheGC(t *testing.T) {
-	withGC(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	l, err := jetstream.Open(ctx, testenv.Connect(t, testenv.JetStream(t, "")), jetstream.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	for i := range 5 {
-		if _, err := l.Append(ctx, eventlog.Any, eventlogtest.Event(fmt.Sprintf("e-%d", i), "patient.p1", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	probe := &gcProbe{seen: map[uint64]int{}}
-	r := NewRunner(l, probe)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(runCtx) }()
-	if err := r.WaitFor(ctx, 5); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if got := probe.at(1); got != 123 {
-		t.Errorf("a 5-event backlog (threshold %d) applied with GC percent %d, want 123", catchUpMinEvents, got)
 	}
 }

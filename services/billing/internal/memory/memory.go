@@ -201,12 +201,7 @@ func (s *Store) Close() error { return nil }
 // ---- deep copies -------------------------------------------------------------
 
 func copyPatientMonth(pm readmodel.PatientMonth) readmodel.PatientMonth {
-	pm.Evaluation = copyEvaluation(pm.Evaluation)
-	if pm.BilledEvaluation != nil {
-		b := copyEvaluation(*pm.BilledEvaluation)
-		pm.BilledEvaluation = &b
-	}
-	return pm
+	return storedPatientMonth(pm, copyEvaluation)
 }
 
 // ownPatientMonth is pm, whose slices Commit now owns (readmodel.Store),
@@ -214,7 +209,13 @@ func copyPatientMonth(pm readmodel.PatientMonth) readmodel.PatientMonth {
 // rebuild's every evaluation. The billed evaluation, rare, is still
 // copied: the projection shares its slices with the month's state.
 func ownPatientMonth(pm readmodel.PatientMonth) readmodel.PatientMonth {
-	pm.Evaluation = ownEvaluation(pm.Evaluation)
+	return storedPatientMonth(pm, ownEvaluation)
+}
+
+// storedPatientMonth is pm with its evaluation passed through evaluation
+// and its billed evaluation, if any, copied.
+func storedPatientMonth(pm readmodel.PatientMonth, evaluation func(rules.Evaluation) rules.Evaluation) readmodel.PatientMonth {
+	pm.Evaluation = evaluation(pm.Evaluation)
 	if pm.BilledEvaluation != nil {
 		b := copyEvaluation(*pm.BilledEvaluation)
 		pm.BilledEvaluation = &b
