@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 )
 
 // BenchLog is a large event log a package's benchmarks share: populated
@@ -73,4 +75,38 @@ func BulkServer(dir string) (nc *nats.Conn, stop func(), err error) {
 		return nil, nil, err
 	}
 	return nc, func() { nc.Close(); shutdown() }, nil
+}
+
+// RawReplay is the raw engine's replay beneath the event log port, the raw
+// side of the replay and rebuild benchmarks: an ordered consumer over the
+// whole stream, pulling 1024 messages at a time, whose messages consume
+// takes; it returns what consume returns (how many messages it took).
+func RawReplay(ctx context.Context, nc *nats.Conn, stream string, consume func(natsjs.MessagesContext) (int, error)) (int, error) {
+	js, err := natsjs.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	cons, err := js.OrderedConsumer(ctx, stream, natsjs.OrderedConsumerConfig{})
+	if err != nil {
+		return 0, err
+	}
+	msgs, err := cons.Messages(natsjs.PullMaxMessages(1024))
+	if err != nil {
+		return 0, err
+	}
+	defer msgs.Stop()
+	return consume(msgs)
+}
+
+// CountMessages is a RawReplay consume that takes n messages and only
+// counts them.
+func CountMessages(n int) func(natsjs.MessagesContext) (int, error) {
+	return func(msgs natsjs.MessagesContext) (int, error) {
+		for i := range n {
+			if _, err := msgs.Next(); err != nil {
+				return i, err
+			}
+		}
+		return n, nil
+	}
 }

@@ -244,16 +244,7 @@ func BenchmarkRebuild(b *testing.B) {
 func runRebuild(b *testing.B, dir string, newStore func() (readmodel.Store, error)) {
 	b.Helper()
 	if newStore == nil {
-		runRaw(b, dir, func() error { return nil }, func(msgs natsjs.MessagesContext) (int, error) {
-			for n := 1; ; n++ {
-				if _, err := msgs.Next(); err != nil {
-					return n - 1, err
-				}
-				if n == rebuildEvents {
-					return n, nil
-				}
-			}
-		})
+		runRaw(b, dir, func() error { return nil }, testenv.CountMessages(rebuildEvents))
 		return
 	}
 	srv, nc := logServer(b, dir)
@@ -310,10 +301,6 @@ func runRaw(b *testing.B, dir string, reset func() error, consume func(natsjs.Me
 	defer srv.Shutdown()
 	defer nc.Close()
 	ctx := context.Background()
-	js, err := natsjs.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
 	var elapsed time.Duration
 	b.ResetTimer()
 	for range b.N {
@@ -323,16 +310,7 @@ func runRaw(b *testing.B, dir string, reset func() error, consume func(natsjs.Me
 		}
 		b.StartTimer()
 		start := time.Now()
-		cons, err := js.OrderedConsumer(ctx, "CARELOG", natsjs.OrderedConsumerConfig{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		msgs, err := cons.Messages(natsjs.PullMaxMessages(1024))
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, err := consume(msgs)
-		msgs.Stop()
+		n, err := testenv.RawReplay(ctx, nc, "CARELOG", consume)
 		elapsed += time.Since(start)
 		b.StopTimer()
 		if err != nil {

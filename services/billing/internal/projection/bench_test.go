@@ -83,24 +83,7 @@ func BenchmarkRebuild(b *testing.B) {
 	})
 	b.Run("impl=raw", func(b *testing.B) {
 		run(b, func(nc *nats.Conn) (int, error) {
-			js, _ := natsjs.New(nc)
-			cons, err := js.OrderedConsumer(context.Background(), "CARELOG", natsjs.OrderedConsumerConfig{})
-			if err != nil {
-				return 0, err
-			}
-			msgs, err := cons.Messages(natsjs.PullMaxMessages(1024))
-			if err != nil {
-				return 0, err
-			}
-			defer msgs.Stop()
-			for n := 1; ; n++ {
-				if _, err := msgs.Next(); err != nil {
-					return n - 1, err
-				}
-				if n == rebuildEvents {
-					return n, nil
-				}
-			}
+			return testenv.RawReplay(context.Background(), nc, "CARELOG", testenv.CountMessages(rebuildEvents))
 		})
 	})
 }
