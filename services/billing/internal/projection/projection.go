@@ -507,22 +507,9 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 	// garbage.
 	rows := make([]readmodel.PatientMonth, len(jobs))
 	totals := make([][]readmodel.MinuteTotal, len(jobs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(p.cfg.Workers, max(1, len(jobs)/64+1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(jobs) {
-					return
-				}
-				rows[i], totals[i] = evaluate(jobs[i].ps, jobs[i].m, practice)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(len(jobs), p.cfg.Workers, func(i int) {
+		rows[i], totals[i] = evaluate(jobs[i].ps, jobs[i].m, practice)
+	})
 
 	ntotals := 0
 	for _, t := range totals {
@@ -756,6 +743,25 @@ func (p *Projection) Practice() facts.Practice {
 	return p.practice
 }
 
+// parallel calls do for every index below n on up to workers goroutines
+// (one per 64 indexes at least) and returns when every call has.
+func parallel(n, workers int, do func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, max(1, n/64+1)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				do(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
@@ -816,24 +822,11 @@ func (p *Projection) Unevaluated(ctx context.Context, m rules.Month, have map[st
 	p.mu.RUnlock()
 
 	out := make([]readmodel.PatientMonth, len(jobs), len(jobs)+len(uncached))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(p.cfg.Workers, max(1, len(jobs)/64+1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(jobs) {
-					return
-				}
-				row := jobs[i].row
-				row.Evaluation = rules.Evaluate(jobs[i].f)
-				out[i] = row
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(len(jobs), p.cfg.Workers, func(i int) {
+		row := jobs[i].row
+		row.Evaluation = rules.Evaluate(jobs[i].f)
+		out[i] = row
+	})
 	for _, id := range uncached {
 		row, ok, err := EvaluateAsOf(ctx, p.log, id, m, time.Time{})
 		if err != nil {
