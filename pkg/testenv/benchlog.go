@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/carelog/carelog/events"
+	"github.com/carelog/carelog/pkg/eventlog/jetstream"
 )
 
 // BenchLog is a large event log a package's benchmarks share: populated
@@ -110,3 +114,68 @@ func CountMessages(n int) func(natsjs.MessagesContext) (int, error) {
 		return n, nil
 	}
 }
+
+// WriteLog populates a benchmark log in dir, for a BenchLog's Populate: it
+// starts BulkServer, creates the log's stream (jetstream.Open) and hands
+// write a LogWriter; it returns, with the number of events written, once
+// every publish is acknowledged.
+func WriteLog(dir string, write func(w *LogWriter) error) (int, error) {
+	nc, stop, err := BulkServer(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+	ctx := context.Background()
+	l, err := jetstream.Open(ctx, nc, jetstream.Config{})
+	if err != nil {
+		return 0, err
+	}
+	js, err := natsjs.New(nc, natsjs.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return 0, err
+	}
+	w := &LogWriter{js: js, log: l, last: map[string]string{}}
+	if err := write(w); err != nil {
+		return w.n, err
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(10 * time.Minute):
+		return w.n, errors.New("testenv.WriteLog: publishes not acknowledged")
+	}
+	return w.n, nil
+}
+
+// LogWriter appends events to a benchmark log as the jetstream adapter
+// stores them (subject, type and version headers), without its checks.
+type LogWriter struct {
+	js   natsjs.JetStream
+	log  *jetstream.Log
+	last map[string]string // stream → hash of its last event
+	n    int
+}
+
+// Append seals e onto its stream's last event and publishes it
+// asynchronously.
+func (w *LogWriter) Append(e events.Envelope) error {
+	if err := e.Seal(w.last[e.Stream]); err != nil {
+		return err
+	}
+	body, err := e.Encode()
+	if err != nil {
+		return err
+	}
+	msg := nats.NewMsg(w.log.Subject(e.Stream))
+	msg.Data = body
+	msg.Header.Set(jetstream.HeaderType, string(e.Type))
+	msg.Header.Set(jetstream.HeaderVersion, strconv.Itoa(e.Version))
+	if _, err := w.js.PublishMsgAsync(msg, natsjs.WithStallWait(time.Minute)); err != nil {
+		return err
+	}
+	w.last[e.Stream] = e.Hash
+	w.n++
+	return nil
+}
+
+// N is the number of events appended so far.
+func (w *LogWriter) N() int { return w.n }

@@ -3,7 +3,6 @@ package jetstream_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -124,62 +123,29 @@ func benchServer(b *testing.B) (*natsserver.Server, *nats.Conn) {
 
 const replayEvents = 200_000
 
-var replayDir = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "carelog-replay-bench-")
-	if err != nil {
-		return "", err
-	}
-	return dir, populate(dir)
-})
+// replayLog is the benchmark log, populated on first use.
+var replayLog = &testenv.BenchLog{Name: "replay", Populate: populate}
 
-// populate writes replayEvents sealed, chained events over 10,000 patients.
-// It uses a plain nats-server without SyncAlways and async publishes: only
-// the stored data matters for the replay benchmark, not how fast it was
-// written.
+// populate writes replayEvents sealed, chained events over 10,000 patients
+// (testenv.WriteLog).
 func populate(dir string) error {
-	nc, stop, err := testenv.BulkServer(dir)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	ctx := context.Background()
-	if _, err := jetstream.Open(ctx, nc, jetstream.Config{}); err != nil {
-		return err
-	}
-	js, _ := natsjs.New(nc, natsjs.WithPublishAsyncMaxPending(4096))
-	last := map[string]string{}
-	for i := range replayEvents {
-		p := fmt.Sprintf("r-%d", i%10_000)
-		e := eventlogtest.Event(fmt.Sprintf("e-%d", i), events.PatientStream(p), i)
-		if err := e.Seal(last[p]); err != nil {
-			return err
+	_, err := testenv.WriteLog(dir, func(w *testenv.LogWriter) error {
+		for i := range replayEvents {
+			p := fmt.Sprintf("r-%d", i%10_000)
+			if err := w.Append(eventlogtest.Event(fmt.Sprintf("e-%d", i), events.PatientStream(p), i)); err != nil {
+				return err
+			}
 		}
-		last[p] = e.Hash
-		body, err := e.Encode()
-		if err != nil {
-			return err
-		}
-		if _, err := js.PublishAsync("carelog."+e.Stream, body); err != nil {
-			return err
-		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(5 * time.Minute):
-		return fmt.Errorf("populate: publishes not acknowledged")
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 // BenchmarkReplay compares reading the whole log through the port (decode,
 // hash and chain verification) with a raw ordered consumer that only counts
 // messages. One op is one full replay of replayEvents events.
 func BenchmarkReplay(b *testing.B) {
-	replayUsed.Store(true) // TestMain removes the shared store at exit
-	dir, err := replayDir()
-	if err != nil {
-		b.Fatal(err)
-	}
+	dir := replayLog.Dir(b) // TestMain removes it at exit
 	run := func(b *testing.B, replay func(*nats.Conn) (int, error)) {
 		srv, err := natsserver.Start(natsserver.Config{DataDir: dir})
 		if err != nil {
@@ -226,13 +192,3 @@ func BenchmarkReplay(b *testing.B) {
 		})
 	})
 }
-
-func cleanupReplayDir() {
-	if dir, err := replayDir(); err == nil && dir != "" {
-		os.RemoveAll(dir)
-	}
-}
-
-var replayUsed atomic.Bool
-
-func replayPopulated() bool { return replayUsed.Load() }

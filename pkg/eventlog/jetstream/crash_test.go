@@ -31,9 +31,7 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
-	if replayPopulated() {
-		cleanupReplayDir()
-	}
+	replayLog.Remove()
 	os.Exit(code)
 }
 

@@ -2,7 +2,6 @@ package bench_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -61,20 +60,16 @@ var rebuildLog = &testenv.BenchLog{Name: "billing-rebuild", Populate: populate}
 // async publishes: only the stored log matters, not how fast it was
 // written.
 func populate(dir string) error {
-	nc, stop, err := testenv.BulkServer(dir)
-	if err != nil {
-		return err
+	n, err := testenv.WriteLog(dir, func(lw *testenv.LogWriter) error {
+		return write(&writer{lw: lw, reg: events.DefaultRegistry()})
+	})
+	if err == nil && n != rebuildEvents {
+		err = fmt.Errorf("populate: wrote %d events, want %d", n, rebuildEvents)
 	}
-	defer stop()
-	ctx := context.Background()
-	if _, err := jetstream.Open(ctx, nc, jetstream.Config{}); err != nil {
-		return err
-	}
-	js, err := natsjs.New(nc, natsjs.WithPublishAsyncMaxPending(4096))
-	if err != nil {
-		return err
-	}
-	w := &writer{js: js, last: map[string]string{}, reg: events.DefaultRegistry()}
+	return err
+}
+
+func write(w *writer) error {
 	rng := rand.New(rand.NewPCG(1, 1))
 	t0 := time.Date(2025, time.January, 6, 9, 0, 0, 0, time.UTC)
 
@@ -105,7 +100,7 @@ func populate(dir string) error {
 		}
 	}
 	// Activity, in time order over February and March.
-	entries := rebuildEvents - w.n
+	entries := rebuildEvents - w.lw.N()
 	feb := time.Date(2025, time.February, 1, 13, 0, 0, 0, time.UTC)
 	span := time.Date(2025, time.April, 1, 0, 0, 0, 0, time.UTC).Sub(feb)
 	roles := []string{"rn", "rn", "rn", "lpn", "ma", "physician"}
@@ -125,18 +120,7 @@ func populate(dir string) error {
 			Notes: "Reviewed medication list with the patient by phone; adherence discussed.", Outcome: "completed",
 		})
 	}
-	if w.err != nil {
-		return w.err
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(10 * time.Minute):
-		return errors.New("populate: publishes not acknowledged")
-	}
-	if w.n != rebuildEvents {
-		return fmt.Errorf("populate: wrote %d events, want %d", w.n, rebuildEvents)
-	}
-	return nil
+	return w.err
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -156,14 +140,12 @@ func carePlan(id, npi string, at time.Time) events.CarePlanEstablished {
 	}
 }
 
-// writer seals, chains and publishes events, counting them; the first
-// error sticks.
+// writer builds the bench's events and appends them; the first error
+// sticks.
 type writer struct {
-	js   natsjs.JetStream
-	reg  *events.Registry
-	last map[string]string // stream → last hash
-	n    int
-	err  error
+	lw  *testenv.LogWriter
+	reg *events.Registry
+	err error
 }
 
 func (w *writer) add(at time.Time, patientID, stream string, t events.Type, payload any) {
@@ -175,24 +157,10 @@ func (w *writer) add(at time.Time, patientID, stream string, t events.Type, payl
 		w.err = err
 		return
 	}
-	w.n++
-	e.ID, e.Stream, e.PatientID = fmt.Sprintf("e-%07d", w.n), stream, patientID
+	e.ID, e.Stream, e.PatientID = fmt.Sprintf("e-%07d", w.lw.N()+1), stream, patientID
 	e.OccurredAt, e.RecordedAt = at, at.Add(3*time.Minute)
 	e.Actor = events.Actor{ID: "rn-1", Role: "clinician", App: "bench"}
-	if w.err = e.Seal(w.last[stream]); w.err != nil {
-		return
-	}
-	w.last[stream] = e.Hash
-	body, err := e.Encode()
-	if err != nil {
-		w.err = err
-		return
-	}
-	msg := nats.NewMsg("carelog." + stream)
-	msg.Data = body
-	msg.Header.Set(jetstream.HeaderType, string(e.Type))
-	msg.Header.Set(jetstream.HeaderVersion, strconv.Itoa(e.Version))
-	_, w.err = w.js.PublishMsgAsync(msg)
+	w.err = w.lw.Append(e)
 }
 
 // BenchmarkRebuild: see the comment at the top of this file. One op is one

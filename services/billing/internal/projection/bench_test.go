@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/carelog/carelog/events"
 	"github.com/carelog/carelog/pkg/eventlog/jetstream"
@@ -29,11 +26,7 @@ import (
 // CCM-ready patients (7 set-up events each) with time entries spread over
 // eight months of 2025.
 func BenchmarkRebuild(b *testing.B) {
-	rebuildUsed.Store(true)
-	dir, err := rebuildDir()
-	if err != nil {
-		b.Fatal(err)
-	}
+	dir := rebuildLog.Dir(b)
 	run := func(b *testing.B, replay func(*nats.Conn) (int, error)) {
 		srv, err := natsserver.Start(natsserver.Config{DataDir: dir})
 		if err != nil {
@@ -143,15 +136,8 @@ func (w benchWriter) enroll(id string) error {
 	return nil
 }
 
-var rebuildDir = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "carelog-billing-rebuild-")
-	if err != nil {
-		return "", err
-	}
-	return dir, populate(dir)
-})
-
-var rebuildUsed atomic.Bool
+// rebuildLog is the benchmark log, populated on first use.
+var rebuildLog = &testenv.BenchLog{Name: "billing-projection-rebuild", Populate: populate}
 
 // cpuTime is the CPU time (user and system) the process has used.
 func cpuTime() time.Duration {
@@ -164,49 +150,32 @@ func cpuTime() time.Duration {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if rebuildUsed.Load() {
-		if dir, err := rebuildDir(); err == nil && dir != "" {
-			os.RemoveAll(dir)
-		}
-	}
+	rebuildLog.Remove()
 	os.Exit(code)
 }
 
-// populate writes the rebuild log with a plain server and async publishes:
-// only the stored data matters.
+// populate writes the rebuild log (testenv.WriteLog).
 func populate(dir string) error {
-	nc, stop, err := testenv.BulkServer(dir)
-	if err != nil {
-		return err
+	n, err := testenv.WriteLog(dir, func(lw *testenv.LogWriter) error {
+		return write(lw)
+	})
+	if err == nil && n != rebuildEvents {
+		err = fmt.Errorf("populate: wrote %d events, want %d", n, rebuildEvents)
 	}
-	defer stop()
-	ctx := context.Background()
-	if _, err := jetstream.Open(ctx, nc, jetstream.Config{}); err != nil {
-		return err
-	}
-	js, _ := natsjs.New(nc, natsjs.WithPublishAsyncMaxPending(4096))
-	last := map[string]string{}
-	n := 0
+	return err
+}
+
+func write(lw *testenv.LogWriter) error {
 	pub := func(stream, patientID string, typ events.Type, payload any, recorded time.Time) error {
 		env, err := events.DefaultRegistry().New(typ, payload)
 		if err != nil {
 			return err
 		}
-		n++
-		env.ID = fmt.Sprintf("ev-%d", n)
+		env.ID = fmt.Sprintf("ev-%d", lw.N()+1)
 		env.Stream, env.PatientID = stream, patientID
 		env.OccurredAt, env.RecordedAt = recorded, recorded
 		env.Actor = events.Actor{ID: "tok-1", Role: "clinician", App: "bench"}
-		if err := env.Seal(last[stream]); err != nil {
-			return err
-		}
-		last[stream] = env.Hash
-		body, err := env.Encode()
-		if err != nil {
-			return err
-		}
-		_, err = js.PublishAsync("carelog."+stream, body)
-		return err
+		return lw.Append(env)
 	}
 	w := benchWriter{pub: pub}
 	if err := w.setup(); err != nil {
@@ -228,14 +197,6 @@ func populate(dir string) error {
 				}
 			}
 		}
-	}
-	if n != rebuildEvents {
-		return fmt.Errorf("populate: wrote %d events, want %d", n, rebuildEvents)
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(5 * time.Minute):
-		return fmt.Errorf("populate: publishes not acknowledged")
 	}
 	return nil
 }
