@@ -26,6 +26,7 @@ import (
 	"github.com/carelog/carelog/pkg/openapi"
 	"github.com/carelog/carelog/pkg/testenv"
 	"github.com/carelog/carelog/services/billing"
+	"github.com/carelog/carelog/services/billing/internal/billingtest"
 )
 
 const adminToken = "billing-test-admin-token-0123456789"
@@ -151,7 +152,7 @@ func (a *app) practice() {
 	a.write(events.PracticeStream, "", events.TypePractitionerRegistered, events.PractitionerRegistered{NPI: npiA, Name: "Dr. A", Kind: "physician", Credential: "MD"})
 }
 
-var disclosures = []string{"availability_and_cost_sharing", "one_practitioner_per_month", "right_to_stop"}
+var disclosures = billingtest.Disclosures
 
 // enroll writes a CCM-ready patient (consent and plan in December 2024).
 func (a *app) enroll(id string) {
@@ -165,18 +166,7 @@ func (a *app) enroll(id string) {
 	end := visit.Add(30 * time.Minute)
 	a.patient(id, events.TypeEncounterRecorded, events.EncounterRecorded{ID: "visit-" + id, Kind: "office_visit", PractitionerNPI: npiA, Start: visit, End: &end, CCMDiscussed: true})
 	a.patient(id, events.TypeConsentGranted, events.ConsentGranted{ID: "c-" + id, Program: "ccm", PractitionerNPI: npiA, Method: "verbal", ObtainedAt: at(2024, 12, 10, 10, 30), ObtainedBy: "RN Jo", Disclosures: disclosures})
-	a.patient(id, events.TypeCarePlanEstablished, events.CarePlanEstablished{
-		ID: "plan-" + id, Kind: "comprehensive", EstablishedAt: at(2024, 12, 10, 11, 0), AuthorNPI: npiA, Electronic: true,
-		Problems:        []events.CarePlanProblem{{Code: "I50.22", Description: "HF"}},
-		ExpectedOutcome: "stable", Prognosis: "fair",
-		Goals:              []events.CarePlanGoal{{ConditionCode: "I50.22", Description: "weight", Measure: "kg", Target: "< 80"}},
-		SymptomManagement:  "daily weights",
-		Interventions:      []events.CarePlanIntervention{{Description: "calls", Responsible: events.ResponsibleParty{Name: "RN Jo", Role: "rn"}}},
-		Medications:        []events.Medication{{Name: "Metformin", Dose: "500 mg", Frequency: "bid"}},
-		CommunityResources: []events.CommunityResource{{Name: "Meals", Purpose: "food"}},
-		Coordination:       []events.CoordinationContact{{Name: "Dr. Heart", Role: "cardiology", Purpose: "HF"}},
-		ReviewSchedule:     events.ReviewSchedule{IntervalMonths: 3},
-	})
+	a.patient(id, events.TypeCarePlanEstablished, billingtest.CompletePlan("plan-"+id, npiA, at(2024, 12, 10, 11, 0)))
 	a.patient(id, events.TypeCarePlanCopyProvided, events.CarePlanCopyProvided{PlanID: "plan-" + id, ProvidedAt: at(2024, 12, 10, 12, 0), To: "patient", Method: "portal"})
 }
 

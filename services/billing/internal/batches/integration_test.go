@@ -13,6 +13,7 @@ import (
 	"github.com/carelog/carelog/events"
 	"github.com/carelog/carelog/pkg/eventlog"
 	pkgprojection "github.com/carelog/carelog/pkg/projection"
+	"github.com/carelog/carelog/services/billing/internal/billingtest"
 	"github.com/carelog/carelog/services/billing/internal/projection"
 	"github.com/carelog/carelog/services/billing/rules"
 )
@@ -80,19 +81,8 @@ func (w *clinic) enroll(id string) {
 	end := visit.Add(30 * time.Minute)
 	w.patient(id, events.TypeEncounterRecorded, events.EncounterRecorded{ID: "visit-" + id, Kind: "office_visit", PractitionerNPI: npi, Start: visit, End: &end, CCMDiscussed: true})
 	w.patient(id, events.TypeConsentGranted, events.ConsentGranted{ID: "c-" + id, Program: "ccm", PractitionerNPI: npi, Method: "verbal", ObtainedAt: at(12, 10, 10), ObtainedBy: "RN Jo",
-		Disclosures: []string{"availability_and_cost_sharing", "one_practitioner_per_month", "right_to_stop"}})
-	w.patient(id, events.TypeCarePlanEstablished, events.CarePlanEstablished{
-		ID: "plan-" + id, Kind: "comprehensive", EstablishedAt: at(12, 10, 11), AuthorNPI: npi, Electronic: true,
-		Problems:        []events.CarePlanProblem{{Code: "I50.22", Description: "HF"}},
-		ExpectedOutcome: "stable", Prognosis: "fair",
-		Goals:              []events.CarePlanGoal{{ConditionCode: "I50.22", Description: "weight", Measure: "kg", Target: "< 80"}},
-		SymptomManagement:  "daily weights",
-		Interventions:      []events.CarePlanIntervention{{Description: "calls", Responsible: events.ResponsibleParty{Name: "RN Jo", Role: "rn"}}},
-		Medications:        []events.Medication{{Name: "Metformin", Dose: "500 mg", Frequency: "bid"}},
-		CommunityResources: []events.CommunityResource{{Name: "Meals", Purpose: "food"}},
-		Coordination:       []events.CoordinationContact{{Name: "Dr. Heart", Role: "cardiology", Purpose: "HF"}},
-		ReviewSchedule:     events.ReviewSchedule{IntervalMonths: 3},
-	})
+		Disclosures: billingtest.Disclosures})
+	w.patient(id, events.TypeCarePlanEstablished, billingtest.CompletePlan("plan-"+id, npi, at(12, 10, 11)))
 	w.patient(id, events.TypeCarePlanCopyProvided, events.CarePlanCopyProvided{PlanID: "plan-" + id, ProvidedAt: at(12, 10, 12), To: "patient", Method: "portal"})
 }
 

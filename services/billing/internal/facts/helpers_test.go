@@ -8,6 +8,7 @@ import (
 
 	"github.com/carelog/carelog/events"
 	"github.com/carelog/carelog/pkg/eventlog"
+	"github.com/carelog/carelog/services/billing/internal/billingtest"
 )
 
 var ny = mustLoc("America/New_York")
@@ -74,25 +75,14 @@ func condition(code string, months int) events.ConditionRecorded {
 	return events.ConditionRecorded{Code: code, Description: "chronic", ExpectedDurationMonths: months, SignificantRisk: true}
 }
 
-var allDisclosures = []string{"availability_and_cost_sharing", "one_practitioner_per_month", "right_to_stop"}
+var allDisclosures = billingtest.Disclosures
 
 func granted(id string, obtained time.Time) events.ConsentGranted {
 	return events.ConsentGranted{ID: id, Program: "ccm", PractitionerNPI: npiA, Method: "verbal", ObtainedAt: obtained, ObtainedBy: "RN Jo", Disclosures: allDisclosures}
 }
 
 func completePlan(id string, established time.Time) events.CarePlanEstablished {
-	return events.CarePlanEstablished{
-		ID: id, Kind: "comprehensive", EstablishedAt: established, AuthorNPI: npiA, Electronic: true,
-		Problems:        []events.CarePlanProblem{{Code: "I50.22", Description: "HF"}},
-		ExpectedOutcome: "stable", Prognosis: "fair",
-		Goals:              []events.CarePlanGoal{{ConditionCode: "I50.22", Description: "weight", Measure: "kg", Target: "< 80"}},
-		SymptomManagement:  "daily weights",
-		Interventions:      []events.CarePlanIntervention{{Description: "calls", Responsible: events.ResponsibleParty{Name: "RN Jo", Role: "rn"}}},
-		Medications:        []events.Medication{{Name: "Metformin", Dose: "500 mg", Frequency: "bid"}},
-		CommunityResources: []events.CommunityResource{{Name: "Meals", Purpose: "food"}},
-		Coordination:       []events.CoordinationContact{{Name: "Dr. Heart", Role: "cardiology", Purpose: "HF"}},
-		ReviewSchedule:     events.ReviewSchedule{IntervalMonths: 3},
-	}
+	return billingtest.CompletePlan(id, npiA, established)
 }
 
 func timeEntry(id string, start time.Time, minutes int) events.TimeRecorded {

@@ -13,6 +13,7 @@ import (
 	"github.com/carelog/carelog/pkg/eventlog/jetstream"
 	pkgprojection "github.com/carelog/carelog/pkg/projection"
 	"github.com/carelog/carelog/pkg/testenv"
+	"github.com/carelog/carelog/services/billing/internal/billingtest"
 	"github.com/carelog/carelog/services/billing/internal/memory"
 	"github.com/carelog/carelog/services/billing/internal/projection"
 	"github.com/carelog/carelog/services/billing/internal/readmodel"
@@ -99,7 +100,7 @@ func (w *writer) setup(tz string) {
 	w.practice(events.TypePractitionerRegistered, events.PractitionerRegistered{NPI: npiB, Name: "NP B", Kind: "np", Credential: "NP"})
 }
 
-var disclosures = []string{"availability_and_cost_sharing", "one_practitioner_per_month", "right_to_stop"}
+var disclosures = billingtest.Disclosures
 
 // enroll writes a CCM-ready patient: enrolment, two chronic conditions,
 // last visit 2024-12-10, consent and a complete care plan with its copy.
@@ -118,18 +119,7 @@ func (w *writer) enroll(id string) {
 }
 
 func plan(id string, established time.Time) events.CarePlanEstablished {
-	return events.CarePlanEstablished{
-		ID: id, Kind: "comprehensive", EstablishedAt: established, AuthorNPI: npiA, Electronic: true,
-		Problems:        []events.CarePlanProblem{{Code: "I50.22", Description: "HF"}},
-		ExpectedOutcome: "stable", Prognosis: "fair",
-		Goals:              []events.CarePlanGoal{{ConditionCode: "I50.22", Description: "weight", Measure: "kg", Target: "< 80"}},
-		SymptomManagement:  "daily weights",
-		Interventions:      []events.CarePlanIntervention{{Description: "calls", Responsible: events.ResponsibleParty{Name: "RN Jo", Role: "rn"}}},
-		Medications:        []events.Medication{{Name: "Metformin", Dose: "500 mg", Frequency: "bid"}},
-		CommunityResources: []events.CommunityResource{{Name: "Meals", Purpose: "food"}},
-		Coordination:       []events.CoordinationContact{{Name: "Dr. Heart", Role: "cardiology", Purpose: "HF"}},
-		ReviewSchedule:     events.ReviewSchedule{IntervalMonths: 3},
-	}
+	return billingtest.CompletePlan(id, npiA, established)
 }
 
 func (w *writer) entry(patientID, id, role string, start time.Time, minutes int, programs ...string) eventlog.Record {
