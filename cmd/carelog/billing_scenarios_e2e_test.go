@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-	_ "time/tzdata" // scenario time zones without relying on the host's tzdata
+
+	"github.com/carelog/carelog/services/billing/rules/scenariotest"
 )
 
 // TestBillingScenarios runs every worked example of ccm-rules.md §7
@@ -27,8 +25,8 @@ import (
 // lines (code, units), reason codes, and the minutes and date of service
 // where the scenario states them.
 //
-// The notation is translated exactly as services/billing/rules/
-// scenarios_test.go does (defaults ⊕ overrides; variants apply their
+// The notation is read by services/billing/rules/scenariotest, as the rules'
+// scenario test reads it (defaults ⊕ overrides; variants apply their
 // overrides to the defaults and move the dated defaults with a moved service
 // month; expect.next_month evaluates the following month of the same
 // patient; "MD:DrA" is DrA's own time; names stand for NPIs). Each case is
@@ -36,21 +34,22 @@ import (
 // policy differs from the previous one. tcm_lines and rpm_lines belong to
 // other evaluations and are not checked, as in the rules' test.
 func TestBillingScenarios(t *testing.T) {
-	set := loadBillingScenarios(t)
+	set := scenariotest.Load(t, billingScenarioFile)
 	p := serve(t, t.TempDir(), []string{"CARELOG_ADMIN_TOKEN=" + adminToken})
 	c := newBillingClinic(t, p)
-	cases := billingScenarioCases(t, set)
+	cases := scenariotest.Cases(t, set)
 	if len(cases) == 0 {
 		t.Fatal("no scenario cases")
 	}
 	passed := 0
-	for _, sc := range cases {
-		ok := t.Run(sc.name, func(t *testing.T) {
-			c.practice(t, sc.cfg.PracticeTZ, sc.cfg.Policy)
-			if sc.reuse == "" {
+	for _, x := range cases {
+		sc := billingCase{x}
+		ok := t.Run(sc.Name, func(t *testing.T) {
+			c.practice(t, sc.Config.PracticeTZ, sc.Config.Policy)
+			if sc.Reuse == "" {
 				c.record(t, sc)
 			}
-			ev := c.evaluation(t, sc.month, sc.patient())
+			ev := c.evaluation(t, sc.Month, sc.patient())
 			for _, d := range sc.check(ev) {
 				t.Error(d)
 			}
@@ -70,29 +69,7 @@ func TestBillingScenarios(t *testing.T) {
 // differs from shared/domain/scenarios.json (when shared/ can be found
 // above the working directory).
 func TestBillingScenarioCopyIsCurrent(t *testing.T) {
-	dir, _ := os.Getwd()
-	for {
-		for _, p := range []string{filepath.Join(dir, "shared", "domain", "scenarios.json"), filepath.Join(dir, "..", "shared", "domain", "scenarios.json")} {
-			a, err := os.ReadFile(p)
-			if err != nil {
-				continue
-			}
-			b, err := os.ReadFile(billingScenarioFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(a, b) {
-				t.Errorf("%s differs from %s: copy it again", billingScenarioFile, p)
-			}
-			return
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Log("shared/domain/scenarios.json not found; using the testdata copy only")
-			return
-		}
-		dir = parent
-	}
+	scenariotest.CheckCopy(t, billingScenarioFile)
 }
 
 const billingScenarioFile = "testdata/scenarios.json"
@@ -111,11 +88,11 @@ var scenarioPractitioners = map[string]struct{ npi, name, kind, credential strin
 // scenarioNPI maps "DrD (cardiology)" to DrD's NPI.
 func scenarioNPI(t *testing.T, name string) string {
 	t.Helper()
-	f := strings.Fields(name)
-	if len(f) == 0 {
+	n := scenariotest.Practitioner(name)
+	if n == "" {
 		return ""
 	}
-	pr, ok := scenarioPractitioners[f[0]]
+	pr, ok := scenarioPractitioners[n]
 	if !ok {
 		t.Fatalf("unknown practitioner %q in the scenarios", name)
 	}
@@ -229,9 +206,9 @@ var entryNotes = []string{
 // record writes a case's facts through the API.
 func (c *billingClinic) record(t *testing.T, sc billingCase) {
 	t.Helper()
-	cfg := sc.cfg
-	loc := sc.location(t)
-	local := func(s string) string { return sc.local(t, s, loc).Format(time.RFC3339) }
+	cfg := sc.Config
+	loc := sc.Location(t)
+	local := func(s string) string { return scenariotest.ParseLocal(t, s, loc).Format(time.RFC3339) }
 	id := sc.patient()
 	billingNPI := scenarioNPI(t, cfg.BillingPractitioner)
 	enroll := map[string]any{"id": id, "mrn": "MRN-" + id, "name": map[string]any{"given": "Ada", "family": "Lovelace"},
@@ -243,7 +220,7 @@ func (c *billingClinic) record(t *testing.T, sc billingCase) {
 	base := "/v1/patients/" + id
 	for _, dx := range cfg.ChronicConditions {
 		c.post(t, base+"/conditions", map[string]any{"code": dx.Dx, "description": "Chronic condition " + dx.Dx,
-			"expectedDurationMonths": scenarioExpectedMonths(t, dx.ExpectedMonths), "significantRisk": dx.SignificantRisk})
+			"expectedDurationMonths": scenariotest.ExpectedMonths(t, dx.ExpectedMonths), "significantRisk": dx.SignificantRisk})
 	}
 	if k := cfg.Consent; k != nil && (k.Documented == nil || *k.Documented) {
 		decision := k.Decision
@@ -252,7 +229,7 @@ func (c *billingClinic) record(t *testing.T, sc billingCase) {
 		}
 		consentID := "consent-" + id
 		c.post(t, base+"/consents", map[string]any{"id": consentID, "program": strings.ToLower(k.Program), "practitionerNpi": scenarioNPI(t, k.Practitioner),
-			"method": k.Mode, "decision": decision, "obtainedAt": local(k.ObtainedAt), "obtainedBy": "RN Jo Smith", "disclosures": scenarioDisclosures(k.Elements)})
+			"method": k.Mode, "decision": decision, "obtainedAt": local(k.ObtainedAt), "obtainedBy": "RN Jo Smith", "disclosures": scenariotest.Disclosures(k.Elements)})
 		if k.RevokedAt != nil {
 			c.post(t, base+"/consents/"+consentID+"/revocation", map[string]any{"revokedAt": local(*k.RevokedAt), "recordedBy": "RN Jo Smith", "reason": "patient asked to stop"})
 		}
@@ -270,26 +247,26 @@ func (c *billingClinic) record(t *testing.T, sc billingCase) {
 	}
 	switch {
 	case cfg.MDM != nil:
-		d := sc.local(t, cfg.MDM.Date, loc).Add(9 * time.Hour)
+		d := scenariotest.ParseLocal(t, cfg.MDM.Date, loc).Add(9 * time.Hour)
 		c.post(t, base+"/complexity", map[string]any{"month": d.Format("2006-01"), "level": cfg.MDM.Level, "practitionerNpi": scenarioNPI(t, cfg.MDM.By), "decidedAt": d.Format(time.RFC3339)})
 	case cfg.ComplexDesignation:
 		// Designated complex without this month's MDM: an earlier month's
 		// decision (as the rules' test translates it).
-		prev := scenarioMonthStart(t, sc.month, loc).AddDate(0, -1, 0)
+		prev := scenarioMonthStart(t, sc.Month, loc).AddDate(0, -1, 0)
 		c.post(t, base+"/complexity", map[string]any{"month": prev.Format("2006-01"), "level": "moderate", "practitionerNpi": billingNPI, "decidedAt": prev.Add(9 * time.Hour).Format(time.RFC3339)})
 	}
 	if cfg.LastVisit != nil {
-		start := sc.local(t, *cfg.LastVisit, loc).Add(9 * time.Hour)
+		start := scenariotest.ParseLocal(t, *cfg.LastVisit, loc).Add(9 * time.Hour)
 		c.post(t, base+"/encounters", map[string]any{"id": "visit-" + id, "kind": "office_visit", "code": "99214", "practitionerNpi": billingNPI,
 			"start": start.Format(time.RFC3339), "end": start.Add(30 * time.Minute).Format(time.RFC3339), "ccmDiscussed": true})
 	}
 	for i, d := range cfg.InpatientDays {
-		start := sc.local(t, d, loc)
+		start := scenariotest.ParseLocal(t, d, loc)
 		c.post(t, base+"/encounters", map[string]any{"id": fmt.Sprintf("stay-%d-%s", i+1, id), "kind": "inpatient_stay",
 			"start": start.Format(time.RFC3339), "end": start.AddDate(0, 0, 1).Format(time.RFC3339)})
 	}
 	if tcm := cfg.TCM; tcm != nil {
-		start := sc.local(t, tcm.FaceToFace, loc).Add(9 * time.Hour)
+		start := scenariotest.ParseLocal(t, tcm.FaceToFace, loc).Add(9 * time.Hour)
 		c.post(t, base+"/encounters", map[string]any{"id": "tcm-" + id, "kind": "tcm", "code": tcm.Code, "practitionerNpi": scenarioNPI(t, tcm.By),
 			"start": start.Format(time.RFC3339), "end": start.Add(30 * time.Minute).Format(time.RFC3339)})
 	}
@@ -314,7 +291,7 @@ func (c *billingClinic) record(t *testing.T, sc billingCase) {
 	for _, cl := range cfg.OtherClaims {
 		c.post(t, base+"/external-claims", map[string]any{"code": cl.Code, "practitionerNpi": scenarioNPI(t, cl.By), "serviceMonth": cl.DOS[:7], "dateOfService": cl.DOS})
 	}
-	for i, raw := range sc.entries {
+	for i, raw := range sc.Entries {
 		c.post(t, "/v1/time-entries", sc.entry(t, i, raw, loc))
 	}
 }
@@ -345,223 +322,18 @@ func scenarioCarePlan(id, kind, established, author string, electronic bool) map
 	}
 }
 
-// ---- the notation (as services/billing/rules/scenarios_test.go reads it) ----
+// ---- the cases (scenariotest's, each its own patient) ----------------------
 
-type billingScenarioSet struct {
-	Defaults  map[string]json.RawMessage `json:"defaults"`
-	Scenarios []struct {
-		ID        string                     `json:"id"`
-		Overrides map[string]json.RawMessage `json:"overrides"`
-		Entries   [][]any                    `json:"entries"`
-		Expect    billingExpect              `json:"expect"`
-		Variants  []struct {
-			Overrides  map[string]json.RawMessage `json:"overrides"`
-			Entries    [][]any                    `json:"entries"`
-			EntriesUTC [][]any                    `json:"entries_utc"`
-			Expect     billingExpect              `json:"expect"`
-		} `json:"variants"`
-	} `json:"scenarios"`
-}
-
-type billingExpect struct {
-	Lines           [][]any        `json:"lines"`
-	Refuse          string         `json:"refuse"`
-	Hold            string         `json:"hold"`
-	CountedMinutes  *int           `json:"counted_minutes"`
-	UnbilledMinutes *int           `json:"unbilled_minutes"`
-	CarriedToNext   *int           `json:"carried_to_next_month"`
-	DOSNotAfter     string         `json:"dos_not_after"`
-	NextMonth       *billingExpect `json:"next_month"`
-}
-
-type billingConfig struct {
-	ServiceMonth        string  `json:"service_month"`
-	PracticeTZ          string  `json:"practice_tz"`
-	BillingPractitioner string  `json:"billing_practitioner"`
-	LastVisit           *string `json:"last_visit_with_billing_practitioner"`
-	ChronicConditions   []struct {
-		Dx              string `json:"dx"`
-		ExpectedMonths  string `json:"expected_months"`
-		SignificantRisk bool   `json:"significant_risk"`
-	} `json:"chronic_conditions"`
-	Consent *struct {
-		Program      string   `json:"program"`
-		Practitioner string   `json:"practitioner"`
-		ObtainedAt   string   `json:"obtained_at"`
-		Mode         string   `json:"mode"`
-		Documented   *bool    `json:"documented"`
-		Elements     []string `json:"elements"`
-		RevokedAt    *string  `json:"revoked_at"`
-		Decision     string   `json:"decision"`
-	} `json:"consent"`
-	CarePlan *struct {
-		EstablishedAt    string  `json:"established_at"`
-		By               string  `json:"by"`
-		Electronic       *bool   `json:"electronic"`
-		ElementsComplete *bool   `json:"elements_complete"`
-		CopyGivenAt      *string `json:"copy_given_at"`
-		Kind             string  `json:"kind"`
-	} `json:"care_plan"`
-	ComplexDesignation bool `json:"complex_designation"`
-	MDM                *struct {
-		Level, By, Date string
-	} `json:"mdm"`
-	InpatientDays []string `json:"inpatient_days"`
-	OtherClaims   []struct {
-		Code string `json:"code"`
-		By   string `json:"by"`
-		DOS  string `json:"dos"`
-	} `json:"other_claims_same_month"`
-	DateOfDeath *string `json:"date_of_death"`
-	TCM         *struct {
-		Discharge  string `json:"discharge"`
-		Code       string `json:"code"`
-		By         string `json:"by"`
-		FaceToFace string `json:"face_to_face"`
-	} `json:"tcm"`
-	Encounters []struct {
-		Kind         string `json:"kind"`
-		Code         string `json:"code"`
-		By           string `json:"by"`
-		Start        string `json:"start"`
-		End          string `json:"end"`
-		TimeBased    bool   `json:"time_based"`
-		CCMDiscussed bool   `json:"ccm_discussed"`
-		G0506        bool   `json:"g0506"`
-	} `json:"encounters"`
-	Policy map[string]any `json:"policy"`
-}
-
-func loadBillingScenarios(t *testing.T) billingScenarioSet {
-	t.Helper()
-	b, err := os.ReadFile(billingScenarioFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s billingScenarioSet
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatalf("decode %s: %v", billingScenarioFile, err)
-	}
-	return s
-}
-
-// mergeBilling applies overrides on defaults, key by key (null clears).
-func mergeBilling(t *testing.T, layers ...map[string]json.RawMessage) billingConfig {
-	t.Helper()
-	m := map[string]json.RawMessage{}
-	for _, l := range layers {
-		for k, v := range l {
-			m[k] = v
-		}
-	}
-	b, _ := json.Marshal(m)
-	var c billingConfig
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatalf("scenario config: %v", err)
-	}
-	return c
-}
-
-// billingCase is one evaluation: a scenario, a variant or a next month.
-type billingCase struct {
-	name    string
-	cfg     billingConfig
-	entries [][]any
-	utc     bool
-	shift   int // months the inherited entries move with the service month
-	month   string
-	expect  billingExpect
-	reuse   string // the case whose patient this one evaluates again
-}
+// billingCase is one of scenariotest's cases, recorded through the API.
+type billingCase struct{ scenariotest.Case }
 
 // patient is the case's patient id (the reused case's for a next month).
 func (sc billingCase) patient() string {
-	name := sc.name
-	if sc.reuse != "" {
-		name = sc.reuse
+	name := sc.Name
+	if sc.Reuse != "" {
+		name = sc.Reuse
 	}
 	return "scn-" + strings.ToLower(strings.ReplaceAll(name, "/", "-"))
-}
-
-func billingScenarioCases(t *testing.T, set billingScenarioSet) []billingCase {
-	t.Helper()
-	var out []billingCase
-	base := mergeBilling(t, set.Defaults)
-	for _, s := range set.Scenarios {
-		cfg := mergeBilling(t, set.Defaults, s.Overrides)
-		c := billingCase{name: s.ID, cfg: cfg, entries: s.Entries, month: cfg.ServiceMonth, expect: s.Expect}
-		out = append(out, c)
-		if nm := s.Expect.NextMonth; nm != nil {
-			n := c
-			n.name, n.reuse, n.expect = s.ID+"/next_month", s.ID, *nm
-			n.month = scenarioAddMonths(t, cfg.ServiceMonth, 1)
-			out = append(out, n)
-		}
-		for i, v := range s.Variants {
-			vc := mergeBilling(t, set.Defaults, v.Overrides)
-			shift := scenarioMonthIndex(t, vc.ServiceMonth) - scenarioMonthIndex(t, base.ServiceMonth)
-			c := billingCase{name: fmt.Sprintf("%s/variant%d", s.ID, i+1), cfg: vc, month: vc.ServiceMonth, expect: v.Expect}
-			_, moved := v.Overrides["service_month"]
-			switch {
-			case v.EntriesUTC != nil:
-				c.entries, c.utc = v.EntriesUTC, true
-			case v.Entries != nil:
-				c.entries = v.Entries
-			default:
-				c.entries = s.Entries
-				if moved {
-					c.shift = shift
-				}
-			}
-			if moved {
-				c.cfg = shiftBillingDefaults(t, vc, v.Overrides, shift)
-			}
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// shiftBillingDefaults moves the dated facts a variant did not override.
-func shiftBillingDefaults(t *testing.T, c billingConfig, overrides map[string]json.RawMessage, months int) billingConfig {
-	if months == 0 {
-		return c
-	}
-	mv := func(s string) string { return scenarioAddMonths(t, s[:7], months) + s[7:] }
-	if _, ok := overrides["consent"]; !ok && c.Consent != nil {
-		k := *c.Consent
-		k.ObtainedAt = mv(k.ObtainedAt)
-		c.Consent = &k
-	}
-	if _, ok := overrides["care_plan"]; !ok && c.CarePlan != nil {
-		p := *c.CarePlan
-		p.EstablishedAt = mv(p.EstablishedAt)
-		if p.CopyGivenAt != nil {
-			g := mv(*p.CopyGivenAt)
-			p.CopyGivenAt = &g
-		}
-		c.CarePlan = &p
-	}
-	if _, ok := overrides["last_visit_with_billing_practitioner"]; !ok && c.LastVisit != nil {
-		v := mv(*c.LastVisit)
-		c.LastVisit = &v
-	}
-	return c
-}
-
-func scenarioMonthIndex(t *testing.T, s string) int {
-	t.Helper()
-	m, err := time.Parse("2006-01", s[:7])
-	if err != nil {
-		t.Fatalf("month %q: %v", s, err)
-	}
-	return m.Year()*12 + int(m.Month()) - 1
-}
-
-func scenarioAddMonths(t *testing.T, month string, n int) string {
-	t.Helper()
-	i := scenarioMonthIndex(t, month) + n
-	return fmt.Sprintf("%04d-%02d", i/12, i%12+1)
 }
 
 func scenarioMonthStart(t *testing.T, month string, loc *time.Location) time.Time {
@@ -573,157 +345,25 @@ func scenarioMonthStart(t *testing.T, month string, loc *time.Location) time.Tim
 	return m
 }
 
-func (sc billingCase) location(t *testing.T) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation(sc.cfg.PracticeTZ)
-	if err != nil {
-		t.Fatalf("time zone %q: %v", sc.cfg.PracticeTZ, err)
-	}
-	return loc
-}
-
-// local parses the notation's local times and dates in the practice zone.
-func (sc billingCase) local(t *testing.T, s string, loc *time.Location) time.Time {
-	t.Helper()
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.DateOnly} {
-		if v, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return v
-		}
-	}
-	if v, err := time.Parse(time.RFC3339, s); err == nil {
-		return v
-	}
-	t.Fatalf("unparseable time %q", s)
-	return time.Time{}
-}
-
-// entry translates [role, minutes, program(s), local_start, note?] into the
-// body of POST /v1/time-entries. "MD:DrA" is DrA's own time (role
-// physician with DrA's NPI); other roles are one staff member per role.
+// entry is scenariotest's entry as the body of POST /v1/time-entries:
+// "MD:DrA" is DrA's own time (role physician with DrA's NPI); other roles
+// are one staff member per role.
 func (sc billingCase) entry(t *testing.T, i int, raw []any, loc *time.Location) map[string]any {
 	t.Helper()
-	if len(raw) < 4 {
-		t.Fatalf("entry %d: want [role, minutes, programs, start], got %v", i, raw)
-	}
-	role, _ := raw[0].(string)
-	minutes, _ := raw[1].(float64)
-	startS, _ := raw[3].(string)
-	var start time.Time
-	if sc.utc || strings.HasSuffix(startS, "Z") {
-		var err error
-		if start, err = time.Parse(time.RFC3339, startS); err != nil {
-			t.Fatalf("entry %d start: %v", i, err)
-		}
-	} else {
-		start = sc.local(t, scenarioAddMonths(t, startS[:7], sc.shift)+startS[7:], loc)
-	}
-	var programs []string
-	switch p := raw[2].(type) {
-	case string:
-		programs = []string{strings.ToLower(p)}
-	case []any:
-		for _, x := range p {
-			s, _ := x.(string)
-			programs = append(programs, strings.ToLower(s))
-		}
-	}
-	kind, name, _ := strings.Cut(role, ":")
-	staff := map[string]any{"id": strings.ToLower(kind) + "-1", "name": "Staff " + kind, "role": scenarioStaffRole(kind)}
-	if name != "" {
-		staff["id"], staff["name"], staff["npi"] = strings.ToLower(name), scenarioPractitioners[name].name, scenarioNPI(t, name)
+	e := sc.Entry(t, i, raw, loc)
+	staff := map[string]any{"id": strings.ToLower(e.Kind) + "-1", "name": "Staff " + e.Kind, "role": scenariotest.StaffRole(e.Kind)}
+	if e.Name != "" {
+		staff["id"], staff["name"], staff["npi"] = strings.ToLower(e.Name), scenarioPractitioners[e.Name].name, scenarioNPI(t, e.Name)
 	}
 	outcome := "completed"
-	if len(raw) > 4 {
-		n, _ := raw[4].(string)
-		n = strings.ToLower(n)
-		if strings.Contains(n, "voicemail") || strings.Contains(n, "no answer") || strings.Contains(n, "unanswered") {
-			outcome = "unanswered"
-		}
+	if e.Unanswered {
+		outcome = "unanswered"
 	}
 	return map[string]any{
-		"id": fmt.Sprintf("%s-e%d", sc.patient(), i+1), "patientId": sc.patient(), "staff": staff, "programs": programs,
-		"startedAt": start.Format(time.RFC3339), "minutes": int(minutes), "activity": "care_coordination",
+		"id": fmt.Sprintf("%s-e%d", sc.patient(), i+1), "patientId": sc.patient(), "staff": staff, "programs": e.Programs,
+		"startedAt": e.Start.Format(time.RFC3339), "minutes": e.Minutes, "activity": "care_coordination",
 		"notes": entryNotes[i%len(entryNotes)], "outcome": outcome,
 	}
-}
-
-func scenarioStaffRole(s string) string {
-	switch strings.ToUpper(s) {
-	case "MD", "DO":
-		return "physician"
-	case "FRONT_DESK", "FRONTDESK", "FD":
-		return "front_desk"
-	case "SW":
-		return "social_worker"
-	case "CM":
-		return "care_manager"
-	case "PHARMD":
-		return "pharmacist"
-	}
-	return strings.ToLower(s)
-}
-
-// scenarioExpectedMonths reads ">=12" as 12 and "<12" as 11.
-func scenarioExpectedMonths(t *testing.T, s string) int {
-	t.Helper()
-	s = strings.TrimSpace(s)
-	less := strings.HasPrefix(s, "<") && !strings.HasPrefix(s, "<=")
-	n, err := strconv.Atoi(strings.TrimLeft(s, "<>="))
-	if err != nil {
-		t.Fatalf("expected_months %q: %v", s, err)
-	}
-	if less {
-		n--
-	}
-	return n
-}
-
-// scenarioDisclosures maps the notation's consent elements onto the contract's.
-func scenarioDisclosures(elements []string) []string {
-	has := func(e string) bool {
-		for _, x := range elements {
-			if x == e {
-				return true
-			}
-		}
-		return false
-	}
-	out := []string{}
-	if has("availability") && has("cost_sharing") {
-		out = append(out, "availability_and_cost_sharing")
-	}
-	if has("one_practitioner_per_month") {
-		out = append(out, "one_practitioner_per_month")
-	}
-	if has("right_to_stop_end_of_month") || has("right_to_stop") {
-		out = append(out, "right_to_stop")
-	}
-	if has("electronic_sharing") {
-		out = append(out, "electronic_sharing")
-	}
-	return out
-}
-
-// billingOutcomeCodes maps the notation's outcome names to reason codes.
-var billingOutcomeCodes = map[string]string{
-	"FEWER_THAN_2_QUALIFYING_CHRONIC_CONDITIONS": "insufficient_chronic_conditions",
-	"NO_CONSENT":                        "no_consent",
-	"NO_ACTIVE_CONSENT":                 "no_consent",
-	"CONSENT_NOT_FOR_THIS_PRACTITIONER": "consent_other_practitioner",
-	"NO_CARE_PLAN":                      "no_care_plan",
-	"NO_INITIATING_VISIT":               "no_initiating_visit",
-	"CCM_AND_PCM_SAME_PRACTITIONER":     "ccm_and_pcm_same_practitioner",
-	"LEGACY_OVERLAP_EXCLUSION":          "overlapping_service_exclusion",
-}
-
-func billingOutcomeCode(s string) string {
-	if c, ok := billingOutcomeCodes[s]; ok {
-		return c
-	}
-	if strings.HasPrefix(s, "BELOW_MIN") {
-		return "below_threshold"
-	}
-	return strings.ToLower(s)
 }
 
 // billingEvaluation is the evaluation JSON as a client reads it.
@@ -759,7 +399,7 @@ type billingEvaluation struct {
 // scenario test does, and returns every difference.
 func (sc billingCase) check(ev billingEvaluation) []string {
 	var diffs []string
-	x := sc.expect
+	x := sc.Expect
 	want := "billable"
 	switch {
 	case x.Refuse != "":
@@ -780,10 +420,10 @@ func (sc billingCase) check(ev billingEvaluation) []string {
 		}
 		found := false
 		for _, r := range reasons {
-			found = found || r == billingOutcomeCode(code)
+			found = found || r == scenariotest.OutcomeCode(code)
 		}
 		if !found {
-			diffs = append(diffs, fmt.Sprintf("reasons: got %v, want %s (%s)", reasons, billingOutcomeCode(code), code))
+			diffs = append(diffs, fmt.Sprintf("reasons: got %v, want %s (%s)", reasons, scenariotest.OutcomeCode(code), code))
 		}
 	}
 	if x.Lines != nil || want == "billable" {

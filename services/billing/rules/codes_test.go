@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/carelog/carelog/services/billing/rules/scenariotest"
 )
 
 // addedCodes are the codes this package added to reason-codes.md's list
@@ -27,7 +29,7 @@ var allCodes = []ReasonCode{
 // directory.
 func TestReasonCodesMatchTheList(t *testing.T) {
 	path := ""
-	if s := findShared(); s != "" {
+	if s := scenariotest.FindShared(); s != "" {
 		path = filepath.Join(filepath.Dir(s), "reason-codes.md")
 	}
 	b, err := os.ReadFile(path)
