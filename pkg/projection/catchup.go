@@ -17,7 +17,10 @@ import (
 // allocation has doubled it; in the billing rebuild benchmark (1,000,000
 // events, a live heap near 1 GB at the end) marking took as much CPU as
 // the fold and throughput rose by about 40 % with the collector's target
-// at 400 % (medians of 3, 2 cores). So while any Runner of the process
+// at 400 % (medians of 3, 2 cores). Once the fold itself was made lean
+// (live heap ~0.5 GB) 800 % gained another ~15 % over 400 % (one full
+// marking of the read model fewer) at a peak RSS of ~2.4 GB, while 1600 %
+// gained nothing (the extra fresh memory costs page faults). So while any Runner of the process
 // catches up on at least catchUpMinEvents events, the process runs with
 // a GC percent of CatchUpGCPercent, bounded by a soft memory limit of
 // three quarters of the machine's (or its cgroup's) memory; when the last
@@ -29,7 +32,7 @@ import (
 // policy stays off rather than let the heap grow unbounded.
 
 // CatchUpGCPercent is the GC percent while catching up.
-const CatchUpGCPercent = 400
+const CatchUpGCPercent = 800
 
 // catchUpMinEvents is the backlog from which a Runner raises it (a
 // variable for the tests).

@@ -579,6 +579,10 @@ func (l *Log) Subscribe(ctx context.Context, from uint64, fn func(eventlog.Recor
 type verifier struct {
 	fromStart bool
 	chains    map[string]*events.Chain
+	// The chain of the last event's stream: a stream's events often come
+	// in runs, which then skip the map.
+	lastStream string
+	last       *events.Chain
 }
 
 func newVerifier(from uint64) *verifier {
@@ -586,6 +590,12 @@ func newVerifier(from uint64) *verifier {
 }
 
 func (v *verifier) check(rec *eventlog.Record) error {
+	if v.last != nil && rec.Stream == v.lastStream {
+		if err := check(&v.last, rec); err != nil {
+			return err
+		}
+		return nil
+	}
 	c, ok := v.chains[rec.Stream]
 	if !ok && v.fromStart {
 		c = &events.Chain{}
@@ -593,7 +603,10 @@ func (v *verifier) check(rec *eventlog.Record) error {
 	if err := check(&c, rec); err != nil {
 		return err
 	}
-	v.chains[rec.Stream] = c
+	if !ok {
+		v.chains[rec.Stream] = c
+	}
+	v.lastStream, v.last = rec.Stream, c
 	return nil
 }
 

@@ -1,8 +1,11 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -35,7 +38,26 @@ func MustMonth(s string) Month {
 // IsZero reports whether m is unset.
 func (m Month) IsZero() bool { return m.Year == 0 && m.Month == 0 }
 
-func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
+// String is "YYYY-MM" (fmt's "%04d-%02d").
+func (m Month) String() string {
+	if m.Year < 0 || m.Month < 0 {
+		return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month))
+	}
+	var b [16]byte
+	return string(appendPadded(append(appendPadded(b[:0], m.Year, 4), '-'), int(m.Month), 2))
+}
+
+// appendPadded appends v ≥ 0 in decimal, zero-padded to width digits (fmt's
+// "%0*d"). Month and Date format with it: a rebuild formats a month and a
+// date of service per evaluation, and fmt was a visible share of its time.
+func appendPadded(b []byte, v, width int) []byte {
+	var d [20]byte
+	digits := strconv.AppendInt(d[:0], int64(v), 10)
+	for range width - len(digits) {
+		b = append(b, '0')
+	}
+	return append(b, digits...)
+}
 
 // Index is a month count usable for ordering and arithmetic.
 func (m Month) Index() int { return m.Year*12 + int(m.Month) - 1 }
@@ -112,8 +134,15 @@ func DateOf(t time.Time, loc *time.Location) Date {
 // IsZero reports whether d is unset.
 func (d Date) IsZero() bool { return d == Date{} }
 
+// String is "YYYY-MM-DD" (fmt's "%04d-%02d-%02d").
 func (d Date) String() string {
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	if d.Year < 0 || d.Month < 0 || d.Day < 0 {
+		return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	}
+	var b [32]byte
+	out := append(appendPadded(b[:0], d.Year, 4), '-')
+	out = append(appendPadded(out, int(d.Month), 2), '-')
+	return string(appendPadded(out, d.Day, 2))
 }
 
 // MonthOf is the calendar month d falls in.
@@ -232,24 +261,23 @@ func (ss spanSet) add(s span) spanSet {
 	return out
 }
 
-// union returns ss ∪ other.
-func (ss spanSet) union(other spanSet) spanSet {
-	out := ss
-	for _, s := range other {
-		out = out.add(s)
-	}
-	return out
-}
-
 // cut splits ss into the parts outside w (kept) and inside w (removed).
 // Both results are normalized (sorted, disjoint, touching spans merged), so
 // they depend only on the minutes ss and w cover: kept is ss minus w,
-// removed ss within w. It walks both sets once; neither input is modified,
-// and kept may share ss's array (span sets are never modified in place).
+// removed ss within w. Neither input is modified, and either result may
+// share ss's array (span sets are never modified in place). When w misses
+// ss or covers it whole, as it does for nearly every entry and window, cut
+// allocates nothing.
 func (ss spanSet) cut(w spanSet) (kept, removed spanSet) {
 	ss, w = ss.normalized(), w.normalized()
 	if len(w) == 0 || len(ss) == 0 {
 		return ss, nil
+	}
+	switch overlap(ss, w) {
+	case 0:
+		return ss, nil
+	case ss.total():
+		return nil, ss
 	}
 	j := 0
 	for _, s := range ss {
@@ -276,6 +304,22 @@ func (ss spanSet) cut(w spanSet) (kept, removed spanSet) {
 		}
 	}
 	return kept, removed
+}
+
+// overlap is the number of minutes normalized sets a and b have in common.
+func overlap(a, b spanSet) int64 {
+	var n int64
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		if lo, hi := max(a[i].lo, b[j].lo), min(a[i].hi, b[j].hi); lo < hi {
+			n += hi - lo
+		}
+		if a[i].hi < b[j].hi {
+			i++
+		} else {
+			j++
+		}
+	}
+	return n
 }
 
 // appendSorted appends s, which starts no earlier than the last span, merging
@@ -306,4 +350,47 @@ func (ss spanSet) normalized() spanSet {
 		out = out.add(s)
 	}
 	return out
+}
+
+// spanStore holds span sets in one array that an evaluator reuses, so that
+// building the month's windows and the entries' spans allocates nothing once
+// the array has grown. The sets it returns have no spare capacity (appending
+// to one never writes into another) and stay valid when the array grows
+// (they keep the old one).
+type spanStore struct{ buf []span }
+
+// union returns the normalized set of the minutes of spans.
+func (st *spanStore) union(spans ...span) spanSet {
+	from := len(st.buf)
+	st.buf = append(st.buf, spans...)
+	return st.normalize(from)
+}
+
+// add returns ss ∪ s, as ss.add(s) does.
+func (st *spanStore) add(ss spanSet, s span) spanSet {
+	from := len(st.buf)
+	st.buf = append(append(st.buf, ss...), s)
+	return st.normalize(from)
+}
+
+// normalize turns the spans appended since from into a normalized set, in
+// place, and returns it (nil when it is empty, as a set built by add is).
+func (st *spanStore) normalize(from int) spanSet {
+	tail := st.buf[from:]
+	slices.SortFunc(tail, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	out := tail[:0]
+	for _, s := range tail {
+		switch n := len(out); {
+		case s.hi <= s.lo:
+		case n > 0 && out[n-1].hi >= s.lo:
+			out[n-1].hi = max(out[n-1].hi, s.hi)
+		default:
+			out = append(out, s)
+		}
+	}
+	st.buf = st.buf[:from+len(out)]
+	if len(out) == 0 {
+		return nil
+	}
+	return spanSet(out[:len(out):len(out)])
 }

@@ -40,11 +40,11 @@ var claimRules = []claimRule{
 // evaluated program's own.
 const sameProgramClass claimClass = "own"
 
-func (r claimRule) matches(prog Program, m Month, p Policy) bool {
+func (r *claimRule) matches(prog Program, m Month, p *Policy) bool {
 	if !contains(r.programs, prog) || (!r.from.IsZero() && m.Before(r.from)) || (!r.to.IsZero() && r.to.Before(m)) {
 		return false
 	}
-	return r.enabled == nil || r.enabled(p)
+	return r.enabled == nil || r.enabled(*p)
 }
 
 var voidClaimStatuses = []string{"denied", "rejected", "void", "voided", "cancelled", "canceled"}
@@ -52,7 +52,7 @@ var voidClaimStatuses = []string{"denied", "rejected", "void", "voided", "cancel
 // monthClaims are the external claims of the service month, plus the month's
 // TCM visits (a TCM service is billed by whoever furnished the visit).
 func (e *evaluator) monthClaims() []ExternalClaim {
-	var out []ExternalClaim
+	out := e.buf.claims[:0]
 	for _, c := range e.f.ExternalClaims {
 		if contains(voidClaimStatuses, c.Status) {
 			continue
@@ -65,8 +65,8 @@ func (e *evaluator) monthClaims() []ExternalClaim {
 			out = append(out, c)
 		}
 	}
-	for _, en := range e.f.Encounters {
-		if en.Kind == EncounterTCM && DateOf(en.Start, e.loc).MonthOf() == e.month {
+	for i := range e.f.Encounters {
+		if en := &e.f.Encounters[i]; en.Kind == EncounterTCM && DateOf(en.Start, e.loc).MonthOf() == e.month {
 			code := en.Code
 			if classify(code) != classTCM {
 				code = "99495"
@@ -74,6 +74,7 @@ func (e *evaluator) monthClaims() []ExternalClaim {
 			out = append(out, ExternalClaim{Code: code, PractitionerNPI: en.PractitionerNPI, ServiceMonth: e.month, EventID: en.EventID})
 		}
 	}
+	e.buf.claims = out
 	return out
 }
 
@@ -83,8 +84,12 @@ func (e *evaluator) monthClaims() []ExternalClaim {
 // (T7).
 func (e *evaluator) checkClaims() {
 	claims := e.monthClaims()
-	for _, r := range claimRules {
-		if !r.matches(e.program, e.month, e.p) {
+	if len(claims) == 0 {
+		return // no rule can apply
+	}
+	for i := range claimRules {
+		r := &claimRules[i]
+		if !r.matches(e.program, e.month, &e.p) {
 			continue
 		}
 		class := r.class

@@ -181,9 +181,9 @@ var CodeTable = []CodeDef{
 
 // LookupCode returns the table row for code in month m.
 func LookupCode(code string, m Month) (CodeDef, bool) {
-	for _, c := range CodeTable {
-		if c.Code == code && c.EffectiveIn(m) {
-			return c, true
+	for i := range CodeTable {
+		if c := &CodeTable[i]; c.Code == code && c.EffectiveIn(m) {
+			return *c, true
 		}
 	}
 	return CodeDef{}, false
@@ -191,9 +191,9 @@ func LookupCode(code string, m Month) (CodeDef, bool) {
 
 // baseCode is the base code of pathway p in month m.
 func baseCode(p Pathway, m Month) (CodeDef, bool) {
-	for _, c := range CodeTable {
-		if c.Pathway == p && c.Base == "" && c.EffectiveIn(m) {
-			return c, true
+	for i := range CodeTable {
+		if c := &CodeTable[i]; c.Pathway == p && c.Base == "" && c.EffectiveIn(m) {
+			return *c, true
 		}
 	}
 	return CodeDef{}, false
@@ -202,9 +202,9 @@ func baseCode(p Pathway, m Month) (CodeDef, bool) {
 // addOnCode is the add-on of base in month m (none before it existed: 99490
 // had no add-on before 2020, 99491 none before 2022).
 func addOnCode(base string, m Month) (CodeDef, bool) {
-	for _, c := range CodeTable {
-		if c.Base == base && c.EffectiveIn(m) {
-			return c, true
+	for i := range CodeTable {
+		if c := &CodeTable[i]; c.Base == base && c.EffectiveIn(m) {
+			return *c, true
 		}
 	}
 	return CodeDef{}, false
@@ -212,8 +212,8 @@ func addOnCode(base string, m Month) (CodeDef, bool) {
 
 // programInEffect reports whether any base code of program p exists in m.
 func programInEffect(p Program, m Month) bool {
-	for _, c := range CodeTable {
-		if c.Program == p && c.Pathway != "" && c.Base == "" && c.EffectiveIn(m) {
+	for i := range CodeTable {
+		if c := &CodeTable[i]; c.Program == p && c.Pathway != "" && c.Base == "" && c.EffectiveIn(m) {
 			return true
 		}
 	}

@@ -17,7 +17,8 @@ func (e *evaluator) chooseProgram() Program {
 		return e.f.Program
 	}
 	var ccmTagged, pcmTagged bool
-	for _, t := range e.f.TimeEntries {
+	for i := range e.f.TimeEntries {
+		t := &e.f.TimeEntries[i]
 		if t.Voided {
 			continue
 		}
@@ -39,8 +40,8 @@ func (e *evaluator) chooseProgram() Program {
 		return ProgramCCM
 	}
 	var ccmConsent, pcmConsent bool
-	for _, c := range e.f.Consents {
-		if accepted(c) && e.forBillingPractitioner(c.PractitionerNPI) {
+	for i := range e.f.Consents {
+		if c := &e.f.Consents[i]; accepted(c) && e.forBillingPractitioner(c.PractitionerNPI) {
 			ccmConsent = ccmConsent || c.Program == ProgramCCM
 			pcmConsent = pcmConsent || c.Program == ProgramPCM
 		}
@@ -75,27 +76,27 @@ func (e *evaluator) checkProgramInEffect() {
 	}
 }
 
-// qualifyingConditions returns one condition per ICD-10 category (the three
-// characters before the dot), in recorded order, that lasts at least
-// minMonths, carries significant risk and began by the end of the month. Two
-// codes of one category (E11.9 and E11.65) are one disease.
-func (e *evaluator) qualifyingConditions(minMonths int) []Condition {
-	last := e.month.LastDay()
-	seen := map[string]bool{}
-	out := make([]Condition, 0, len(e.f.Conditions))
-	for _, c := range e.f.Conditions {
+// qualifyingConditions appends to out one condition per ICD-10 category
+// (the three characters before the dot), in recorded order, that lasts at
+// least minMonths, carries significant risk and began by the end of the
+// month. Two codes of one category (E11.9 and E11.65) are one disease.
+func (e *evaluator) qualifyingConditions(out []Condition, minMonths int) []Condition {
+	var buf [8]string
+	seen := buf[:0] // the categories of out
+	for i := range e.f.Conditions {
+		c := &e.f.Conditions[i]
 		if c.ExpectedDurationMonths < minMonths || !c.SignificantRisk || c.Code == "" {
 			continue
 		}
-		if !c.OnsetDate.IsZero() && c.OnsetDate.Compare(last) > 0 {
+		if !c.OnsetDate.IsZero() && c.OnsetDate.Compare(e.last) > 0 {
 			continue
 		}
 		cat := icdCategory(c.Code)
-		if seen[cat] {
+		if slices.Contains(seen, cat) {
 			continue
 		}
-		seen[cat] = true
-		out = append(out, c)
+		seen = append(seen, cat)
+		out = append(out, *c)
 	}
 	return out
 }
@@ -115,16 +116,18 @@ func icdCategory(code string) string {
 // The result is computed once per evaluation (the program choice and the
 // condition check both read it).
 func (e *evaluator) ccmConditions() []Condition {
-	if e.ccm == nil {
-		e.ccm = e.qualifyingConditions(12)
+	if !e.ccmDone {
+		e.ccm, e.ccmDone = e.qualifyingConditions(e.buf.ccm[:0], 12), true
+		e.buf.ccm = e.ccm
 	}
 	return e.ccm
 }
 
 // pcmConditions: ≥ 3 months with significant risk (§1.1, 99424–99427).
 func (e *evaluator) pcmConditions() []Condition {
-	if e.pcm == nil {
-		e.pcm = e.qualifyingConditions(3)
+	if !e.pcmDone {
+		e.pcm, e.pcmDone = e.qualifyingConditions(e.buf.pcm[:0], 3), true
+		e.buf.pcm = e.pcm
 	}
 	return e.pcm
 }
@@ -140,15 +143,16 @@ func (e *evaluator) checkConditions() {
 			e.block(ReasonInsufficientChronicConditions, "no condition expected to last ≥ 3 months with significant risk, as PCM requires")
 			return
 		}
-		e.dx = []string{pcm[0].Code}
+		e.dx = append(e.buf.dx[:0], pcm[0].Code)
+		e.buf.dx = e.dx
 		return
 	}
 	ccm := e.ccmConditions()
-	for i, c := range ccm {
-		if i < maxDiagnoses {
-			e.dx = append(e.dx, c.Code)
-		}
+	e.dx = e.buf.dx[:0]
+	for i := range ccm[:min(len(ccm), maxDiagnoses)] {
+		e.dx = append(e.dx, ccm[i].Code)
 	}
+	e.buf.dx = e.dx
 	if len(ccm) < 2 {
 		e.block(ReasonInsufficientChronicConditions,
 			"%d of 2 qualifying chronic conditions (expected to last ≥ 12 months, significant risk)%s",
@@ -181,7 +185,7 @@ type consentState struct {
 	eventID string
 }
 
-func accepted(c Consent) bool { return c.Decision == "" || c.Decision == DecisionAccepted }
+func accepted(c *Consent) bool { return c.Decision == "" || c.Decision == DecisionAccepted }
 
 // consentCovers reports whether a consent recorded for program cp lets the
 // evaluated program be billed: a PCM month may rely on a CCM consent unless
@@ -204,10 +208,10 @@ var (
 // billing practitioner (K4), be in force during the month, and carry the K2
 // disclosures (K3 adds written form and electronic sharing before 2017).
 func (e *evaluator) checkConsent() {
-	var mineBuf, accBuf [2]Consent // most patients have one consent
-	mine := mineBuf[:0]
+	mine := e.buf.consents[:0]
 	other := false
-	for _, c := range e.f.Consents {
+	for i := range e.f.Consents {
+		c := &e.f.Consents[i]
 		if !e.consentCovers(c.Program) {
 			continue
 		}
@@ -217,14 +221,15 @@ func (e *evaluator) checkConsent() {
 			other = true
 		}
 	}
-	slices.SortStableFunc(mine, func(a, b Consent) int { return a.ObtainedAt.Compare(b.ObtainedAt) })
+	slices.SortStableFunc(mine, func(a, b *Consent) int { return a.ObtainedAt.Compare(b.ObtainedAt) })
 
-	acc := accBuf[:0]
+	acc := e.buf.accepted[:0]
 	for _, c := range mine {
 		if accepted(c) {
 			acc = append(acc, c)
 		}
 	}
+	e.buf.consents, e.buf.accepted = mine, acc
 	name := programName(e.program)
 	if len(acc) == 0 {
 		if other {
@@ -237,7 +242,8 @@ func (e *evaluator) checkConsent() {
 	e.consent.started = acc[0].ObtainedAt
 
 	var best *Consent
-	for i, c := range acc {
+	from := len(e.buf.spans.buf)
+	for _, c := range acc {
 		lo, hi := e.consentWindow(c, mine)
 		if e.p.ConsentRenewal == RenewAnnual && c.ObtainedAt.Before(e.month.AddMonths(-12).Start(e.loc)) {
 			continue // A11: older than 12 months at the start of the month
@@ -245,11 +251,12 @@ func (e *evaluator) checkConsent() {
 		if hi <= lo {
 			continue
 		}
-		e.consent.covered = e.consent.covered.add(span{lo, hi})
+		e.buf.spans.buf = append(e.buf.spans.buf, span{lo, hi})
 		if lo < e.mEnd && hi > e.mStart {
-			best = &acc[i]
+			best = c
 		}
 	}
+	e.consent.covered = e.buf.spans.normalize(from)
 	if best == nil {
 		e.block(ReasonNoConsent, "no %s consent in force during %s: %s (K4, K7)", name, e.month, e.consentGap(acc))
 		return
@@ -257,14 +264,14 @@ func (e *evaluator) checkConsent() {
 	e.consent.ok = true
 	e.consent.first = e.consent.covered[0].lo
 	e.consent.eventID = best.EventID
-	e.checkDisclosures(*best)
+	e.checkDisclosures(best)
 }
 
 // consentWindow is the span in which consent c is in force: from obtainedAt
 // (the start of that day during the PHE, K5) until revocation or a later
 // decline, which ends it at once (A2 default) or at the end of that calendar
 // month (A2 alternative, K2c).
-func (e *evaluator) consentWindow(c Consent, all []Consent) (lo, hi int64) {
+func (e *evaluator) consentWindow(c *Consent, all []*Consent) (lo, hi int64) {
 	lo = unixMinute(c.ObtainedAt)
 	if !c.ObtainedAt.Before(pheStart) && c.ObtainedAt.Before(pheEnd) {
 		lo = unixMinute(DateOf(c.ObtainedAt, e.loc).Midnight(e.loc))
@@ -284,7 +291,7 @@ func (e *evaluator) consentWindow(c Consent, all []Consent) (lo, hi int64) {
 	return lo, unixMinute(end)
 }
 
-func (e *evaluator) consentGap(acc []Consent) string {
+func (e *evaluator) consentGap(acc []*Consent) string {
 	last := acc[len(acc)-1]
 	switch {
 	case unixMinute(last.ObtainedAt) >= e.mEnd:
@@ -297,6 +304,9 @@ func (e *evaluator) consentGap(acc []Consent) string {
 	return "consent was withdrawn"
 }
 
+// k3End is the first month K3's extra consent requirements no longer apply.
+var k3End = MustMonth("2017-01")
+
 var requiredDisclosures = []string{
 	DisclosureAvailabilityAndCostSharing,
 	DisclosureOnePractitionerPerMonth,
@@ -306,14 +316,14 @@ var requiredDisclosures = []string{
 // checkDisclosures: K2 (a) availability and cost sharing, (b) one
 // practitioner per month, (c) right to stop at month end; before 2017 (K3)
 // consent also had to be written and authorize electronic sharing.
-func (e *evaluator) checkDisclosures(c Consent) {
+func (e *evaluator) checkDisclosures(c *Consent) {
 	var missing []string
 	for _, d := range requiredDisclosures {
 		if !contains(c.Disclosures, d) {
 			missing = append(missing, d)
 		}
 	}
-	if e.month.Before(MustMonth("2017-01")) {
+	if e.month.Before(k3End) {
 		if !contains(c.Disclosures, DisclosureElectronicSharing) {
 			missing = append(missing, DisclosureElectronicSharing+" (required before 2017, K3)")
 		}
@@ -331,7 +341,7 @@ func (e *evaluator) checkDisclosures(c Consent) {
 // E/M office visit, AWV, IPPE (I1) and the TCM face-to-face visit (I3).
 var visitKinds = []string{EncounterOfficeVisit, EncounterAnnualWellnessVisit, EncounterIPPE, EncounterTCM}
 
-func isVisit(en Encounter) bool { return contains(visitKinds, en.Kind) }
+func isVisit(en *Encounter) bool { return contains(visitKinds, en.Kind) }
 
 // checkInitiatingVisit: I1–I3. An initiating visit is required only when
 // the billing practitioner has not seen the patient within the year before
@@ -344,8 +354,8 @@ func (e *evaluator) checkInitiatingVisit() {
 	}
 	start := DateOf(e.consent.started, e.loc)
 	yearBefore := start.AddYears(-1)
-	last := e.month.LastDay()
-	for _, en := range e.f.Encounters {
+	for i := range e.f.Encounters {
+		en := &e.f.Encounters[i]
 		if !isVisit(en) || !e.forBillingPractitioner(en.PractitionerNPI) {
 			continue
 		}
@@ -356,7 +366,7 @@ func (e *evaluator) checkInitiatingVisit() {
 		if d.Compare(start) <= 0 {
 			return // seen within the year before CCM started (I1)
 		}
-		if en.CCMDiscussed && d.Compare(last) <= 0 {
+		if en.CCMDiscussed && d.Compare(e.last) <= 0 {
 			return // initiating visit (I2, I3)
 		}
 	}
@@ -374,14 +384,14 @@ type carePlanState struct {
 // comprehensive for CCM, disease-specific allowed for PCM), CP2 (required
 // elements), CP3 (electronic, copy given to patient or caregiver).
 func (e *evaluator) checkCarePlan() {
-	end := e.month.End(e.loc)
 	var plan *CarePlan
-	for i, cp := range e.f.CarePlans {
-		if !cp.EstablishedAt.Before(end) {
+	for i := range e.f.CarePlans {
+		cp := &e.f.CarePlans[i]
+		if !cp.EstablishedAt.Before(e.end) {
 			continue
 		}
-		if plan == nil || betterPlan(cp, *plan, e.program) {
-			plan = &e.f.CarePlans[i]
+		if plan == nil || betterPlan(cp, plan, e.program) {
+			plan = cp
 		}
 	}
 	if plan == nil {
@@ -390,7 +400,7 @@ func (e *evaluator) checkCarePlan() {
 	}
 	e.carePlan.eventID = plan.EventID
 	var problems []string
-	if e.program == ProgramCCM && !comprehensive(*plan) {
+	if e.program == ProgramCCM && !comprehensive(plan) {
 		problems = append(problems, "it is disease-specific, and CCM needs a comprehensive plan (CP1)")
 	}
 	if !plan.Electronic {
@@ -416,12 +426,12 @@ func (e *evaluator) checkCarePlan() {
 	e.carePlan.copyEventID = first.EventID
 }
 
-func comprehensive(cp CarePlan) bool {
+func comprehensive(cp *CarePlan) bool {
 	return cp.Kind == "" || cp.Kind == CarePlanComprehensive
 }
 
 // betterPlan prefers, for CCM, a comprehensive plan; then the latest.
-func betterPlan(a, b CarePlan, p Program) bool {
+func betterPlan(a, b *CarePlan, p Program) bool {
 	if p == ProgramCCM && comprehensive(a) != comprehensive(b) {
 		return comprehensive(a)
 	}
@@ -439,7 +449,7 @@ func (e *evaluator) checkDeath() {
 	switch {
 	case d.Compare(e.month.FirstDay()) < 0:
 		e.block(ReasonPatientDeceased, "the patient died on %s, before %s", d, e.month)
-	case d.Compare(e.month.LastDay()) <= 0 && e.p.DeathInMonth == NotBillable:
+	case d.Compare(e.last) <= 0 && e.p.DeathInMonth == NotBillable:
 		e.block(ReasonPatientDeceased, "the patient died on %s and the practice does not bill the month of death (A15)", d)
 	}
 }
@@ -493,4 +503,13 @@ func (e *evaluator) complexity() complexity {
 	return cx
 }
 
-func programName(p Program) string { return strings.ToUpper(string(p)) }
+// programName is p in capitals, as messages name programs.
+func programName(p Program) string {
+	switch p {
+	case ProgramCCM:
+		return "CCM"
+	case ProgramPCM:
+		return "PCM"
+	}
+	return strings.ToUpper(string(p))
+}

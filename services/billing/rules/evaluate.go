@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -12,24 +13,28 @@ type evaluator struct {
 	p       Policy
 	loc     *time.Location
 	month   Month
-	mStart  int64 // first minute of the month, local time
-	mEnd    int64 // first minute of the next month
+	start   time.Time // local midnight of the month's first day
+	end     time.Time // local midnight of the next month's first day
+	mStart  int64     // start in Unix minutes
+	mEnd    int64     // end in Unix minutes
+	last    Date      // the month's last day
 	program Program
 	npi     string
 
-	blocking []Reason // not_billable gates
-	holds    []Reason
-
 	consent  consentState
 	carePlan carePlanState
-	dx       []string
-	ccm, pcm []Condition // qualifying conditions (non-nil once computed)
-	windows  []window    // windowsFor's buffer, reused entry after entry
+	// ccm and pcm are the qualifying conditions, once ccmDone and pcmDone.
+	ccm, pcm         []Condition
+	ccmDone, pcmDone bool
+	dx               []string // line diagnoses
+
+	buf *scratch
 }
 
 // Evaluate applies the rules to one patient-month. It is pure and
 // deterministic: no I/O, no clock, and the same Facts always give an
-// identical Evaluation.
+// identical Evaluation. It is safe for concurrent use, and it neither
+// modifies f nor keeps any reference to it.
 //
 // Order of work: choose the program (ccm or pcm); run the gates of §9.3
 // (practitioner, code in effect, conditions, consent, initiating visit, care
@@ -42,25 +47,32 @@ type evaluator struct {
 func Evaluate(f Facts) Evaluation {
 	var e evaluator
 	e.init(f)
-	return e.run()
+	ev := e.run()
+	e.buf.release()
+	return ev
 }
 
-// init sets e up for f. Evaluate keeps its evaluator on the stack: a
-// rebuild evaluates every patient-month, and a heap-allocated evaluator
-// (it holds the Facts and the Policy) was a large share of its garbage.
+// init sets e up for f. Evaluate keeps its evaluator on the stack and its
+// slices in pooled scratch: a rebuild evaluates every patient-month, and
+// allocating them afresh was most of its garbage.
 func (e *evaluator) init(f Facts) {
 	loc := f.Location
 	if loc == nil {
 		loc = time.UTC
 	}
+	start, end := f.Month.Start(loc), f.Month.End(loc)
 	*e = evaluator{
 		f:      f,
 		p:      f.Policy.withDefaults(),
 		loc:    loc,
 		month:  f.Month,
-		mStart: unixMinute(f.Month.Start(loc)),
-		mEnd:   unixMinute(f.Month.End(loc)),
+		start:  start,
+		end:    end,
+		mStart: unixMinute(start),
+		mEnd:   unixMinute(end),
+		last:   f.Month.LastDay(),
 		npi:    f.BillingPractitioner.NPI,
+		buf:    scratchPool.Get().(*scratch),
 	}
 }
 
@@ -86,40 +98,40 @@ func (e *evaluator) run() Evaluation {
 		CountedMinutes:  att.total,
 		UnbilledMinutes: pr.unbilled,
 		Lines:           []Line{},
-		Reasons:         []Reason{},
-		Flags:           append([]Flag{}, att.flags...),
 		Excluded:        att.excluded,
 		RuleSetVersion:  RuleSetVersion,
 	}
-	ev.Flags = append(ev.Flags, pr.flags...)
-	e.holds = append(e.holds, pr.holds...)
 
+	var first []Reason // the reasons before the holds
 	switch {
-	case len(e.blocking) > 0:
+	case len(e.buf.blocking) > 0:
 		ev.Status = StatusNotBillable
-		ev.Reasons = append(ev.Reasons, e.blocking...)
+		first = e.buf.blocking
 		ev.UnbilledMinutes = att.total
-	case len(pr.codes) == 0:
+	case pr.base.units == 0:
 		ev.Status = StatusNotBillable
-		ev.Reasons = append(ev.Reasons, e.shortfallReason(att, pr))
+		first = []Reason{e.shortfallReason(att, pr)}
 		ev.UnbilledMinutes = att.total
-	case len(e.holds) > 0:
+	case len(e.buf.holds) > 0:
 		ev.Status = StatusHold
 		ev.Lines = e.lines(pr, att)
 	default:
 		ev.Status = StatusBillable
 		ev.Lines = e.lines(pr, att)
 	}
-	ev.Reasons = append(ev.Reasons, e.holds...)
+	ev.Reasons = make([]Reason, 0, len(first)+len(e.buf.holds))
+	ev.Reasons = append(append(ev.Reasons, first...), e.buf.holds...)
 
 	if b := e.f.Billed; b != nil {
 		ev.Status = StatusBilled
 		if b.Lines != nil && !sameLines(b.Lines, ev.Lines) {
-			ev.Flags = append(ev.Flags, Flag{FlagPostCloseChange, fmt.Sprintf(
+			e.flag(FlagPostCloseChange, fmt.Sprintf(
 				"the month was billed in batch %s, but the facts now give %s instead of %s",
-				b.BatchID, describeLines(ev.Lines), describeLines(b.Lines))})
+				b.BatchID, describeLines(ev.Lines), describeLines(b.Lines)))
 		}
 	}
+	ev.Flags = make([]Flag, len(e.buf.flags))
+	copy(ev.Flags, e.buf.flags)
 	return ev
 }
 
@@ -131,27 +143,33 @@ func (e *evaluator) patientID() string {
 }
 
 func (e *evaluator) block(code ReasonCode, format string, args ...any) {
-	e.blocking = append(e.blocking, Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+	e.buf.blocking = append(e.buf.blocking, Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 func (e *evaluator) hold(code ReasonCode, format string, args ...any) {
-	e.holds = append(e.holds, Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+	e.buf.holds = append(e.buf.holds, Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func (e *evaluator) flag(code ReasonCode, message string) {
+	e.buf.flags = append(e.buf.flags, Flag{code, message})
 }
 
 // shortfallReason explains a month that passed every gate but produced no
 // line: every counted minute after death (A15), or too few minutes (T1).
 func (e *evaluator) shortfallReason(att attribution, pr pricing) Reason {
 	if att.total == 0 && att.afterDeath > 0 {
-		return Reason{Code: ReasonPatientDeceased, Message: fmt.Sprintf(
-			"every minute (%d) falls after the date of death %s", att.afterDeath, e.f.Patient.DeceasedDate)}
+		return Reason{Code: ReasonPatientDeceased, Message: "every minute (" + strconv.Itoa(att.afterDeath) +
+			") falls after the date of death " + e.f.Patient.DeceasedDate.String()}
 	}
-	minutes, needed := pr.minutes, pr.needed
+	mn := new([2]int) // minutes and needed, in one allocation
+	mn[0], mn[1] = pr.minutes, pr.needed
+	minutes, needed := strconv.Itoa(pr.minutes), strconv.Itoa(pr.needed)
 	return Reason{
 		Code: ReasonBelowThreshold,
-		Message: fmt.Sprintf("%d of %d minutes: %s needs at least %d minutes in the calendar month (T1)",
-			minutes, needed, pr.baseCode, needed),
-		Minutes: &minutes,
-		Needed:  &needed,
+		Message: minutes + " of " + needed + " minutes: " + pr.baseCode + " needs at least " + needed +
+			" minutes in the calendar month (T1)",
+		Minutes: &mn[0],
+		Needed:  &mn[1],
 	}
 }
 

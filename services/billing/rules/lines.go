@@ -1,20 +1,24 @@
 package rules
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // pricing is a month's pathway and the codes its minutes reach (§1.2).
+// Its holds and flags go straight to the evaluator's.
 type pricing struct {
 	pathway  Pathway
 	baseCode string
 	minutes  int // minutes priced on the pathway
 	needed   int // the pathway's base threshold
-	codes    []codeUnits
-	unbilled int
+	// base is the base code, once its threshold is met (units 0: no
+	// line); addOn its add-on, when units > 0.
+	base, addOn codeUnits
+	unbilled    int
 	// whose counted time the pathway uses (for threshold_met dates).
 	usesPractitioner, usesStaff bool
 	complexEventID              string
-	holds                       []Reason
-	flags                       []Flag
 }
 
 type codeUnits struct {
@@ -45,8 +49,6 @@ func (e *evaluator) priceCCM(att attribution) pricing {
 		staffTime += att.practitioner
 	}
 	complexBase, complexOK := baseCode(PathwayComplex, e.month)
-	var holds []Reason
-	var flags []Flag
 	switch {
 	case cx.documented && complexOK && staffTime >= complexBase.Threshold:
 		pr := e.pathwayPricing(PathwayComplex, staffTime, att.total)
@@ -58,18 +60,15 @@ func (e *evaluator) priceCCM(att attribution) pricing {
 		pr.usesPractitioner, pr.usesStaff = asStaff, true
 		return pr
 	case cx.documented && complexOK:
-		flags = append(flags, Flag{FlagComplexityDowngraded, fmt.Sprintf(
+		e.flag(FlagComplexityDowngraded, fmt.Sprintf(
 			"complex month (%s MDM) reached %d of %d minutes; evaluated as non-complex CCM (A3)",
-			cx.level, staffTime, complexBase.Threshold)})
+			cx.level, staffTime, complexBase.Threshold))
 	case cx.designated && complexOK && staffTime >= complexBase.Threshold:
-		holds = append(holds, Reason{Code: ReasonComplexityNotDocumented, Message: fmt.Sprintf(
+		e.hold(ReasonComplexityNotDocumented,
 			"%d minutes meet complex CCM (60), but no moderate or high MDM by the billing practitioner is recorded for %s; evaluated as non-complex meanwhile (T11)",
-			staffTime, e.month)})
+			staffTime, e.month)
 	}
-	pr := e.choosePath(att, PathwayClinicalStaff, PathwayPractitioner)
-	pr.holds = append(holds, pr.holds...)
-	pr.flags = append(flags, pr.flags...)
-	return pr
+	return e.choosePath(att, PathwayClinicalStaff, PathwayPractitioner)
 }
 
 // choosePath picks between a staff pathway and the billing practitioner's
@@ -123,10 +122,9 @@ func (e *evaluator) choosePath(att attribution, staffPath, practPath Pathway) pr
 	default:
 		pr = pract()
 	}
-	how := fmt.Sprintf("priced on the %s pathway (%d minutes)", pr.pathway, pr.minutes)
-	pr.flags = append(pr.flags, Flag{FlagPathwayPolicyApplied, fmt.Sprintf(
-		"billing practitioner %d and staff %d minutes: %s under the practice's policy %s/%s; pathways never mix (A4, T5)",
-		P, S, how, policy, e.p.PractitionerTimeAsStaff)})
+	e.flag(FlagPathwayPolicyApplied, "billing practitioner "+strconv.Itoa(P)+" and staff "+strconv.Itoa(S)+
+		" minutes: priced on the "+string(pr.pathway)+" pathway ("+strconv.Itoa(pr.minutes)+
+		" minutes) under the practice's policy "+policy+"/"+e.p.PractitionerTimeAsStaff+"; pathways never mix (A4, T5)")
 	return pr
 }
 
@@ -144,7 +142,7 @@ func (e *evaluator) pathwayPricing(p Pathway, minutes, total int) pricing {
 	if minutes < base.Threshold {
 		return pr
 	}
-	pr.codes = []codeUnits{{base.Code, 1}}
+	pr.base = codeUnits{base.Code, 1}
 	used := base.Threshold
 	if add, ok := addOnCode(base.Code, e.month); ok {
 		units := (minutes - base.Threshold) / add.Increment
@@ -152,7 +150,7 @@ func (e *evaluator) pathwayPricing(p Pathway, minutes, total int) pricing {
 			units = c
 		}
 		if units > 0 {
-			pr.codes = append(pr.codes, codeUnits{add.Code, units})
+			pr.addOn = codeUnits{add.Code, units}
 			used += units * add.Increment
 		}
 	}
@@ -168,19 +166,31 @@ func (e *evaluator) addOnCap(add CodeDef) int {
 	return c
 }
 
-// lines turns the priced codes into claim lines.
+// lines turns the priced codes into claim lines: the base code, then its
+// add-on. Each line has its own copy of the diagnoses and the evidence (one
+// array holds every line's, each line's slices capped to its own part).
 func (e *evaluator) lines(pr pricing, att attribution) []Line {
+	codes := [2]codeUnits{pr.base, pr.addOn}
+	n := 1
+	if pr.addOn.units > 0 {
+		n = 2
+	}
 	dos := e.dateOfService(pr, att).String()
 	evidence := e.evidence(pr, att)
-	out := make([]Line, 0, len(pr.codes))
-	for _, c := range pr.codes {
+	out := make([]Line, 0, n)
+	strs := make([]string, 0, n*(len(e.dx)+len(evidence)))
+	for _, c := range codes[:n] {
+		d := len(strs)
+		strs = append(strs, e.dx...)
+		v := len(strs)
+		strs = append(strs, evidence...)
 		out = append(out, Line{
 			Code:            c.code,
 			Units:           c.units,
 			DateOfService:   dos,
 			PractitionerNPI: e.npi,
-			Diagnoses:       append([]string{}, e.dx...),
-			Evidence:        append([]string{}, evidence...),
+			Diagnoses:       strs[d:v:v],
+			Evidence:        strs[v:len(strs):len(strs)],
 		})
 	}
 	return out
@@ -222,13 +232,12 @@ func (e *evaluator) thresholdDate(pr pricing, att attribution) Date {
 
 // evidence lists the events behind the lines: consent, care plan, its copy,
 // the complexity decision (complex only), then each counted time entry.
+// Each id appears once, at its first place; empty ids are left out.
 func (e *evaluator) evidence(pr pricing, att attribution) []string {
-	out := []string{}
-	seen := map[string]bool{}
+	ids := &e.buf.evidence
 	add := func(id string) {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			out = append(out, id)
+		if _, ok := ids.find(id); id != "" && !ok {
+			ids.insert(id)
 		}
 	}
 	add(e.consent.eventID)
@@ -245,5 +254,5 @@ func (e *evaluator) evidence(pr pricing, att attribution) []string {
 			add(r.e.ID)
 		}
 	}
-	return out
+	return ids.keys
 }

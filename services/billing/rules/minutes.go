@@ -19,7 +19,6 @@ type attribution struct {
 	// entries are the counted entries in entry order (evidence).
 	entries  []*entryRef
 	excluded []Excluded
-	flags    []Flag
 }
 
 type countedSpan struct {
@@ -32,22 +31,64 @@ type entryRef struct {
 	e            *TimeEntry
 	order        int
 	lo, hi       int64 // [start, end) in Unix minutes
-	person       string
+	person       key
 	practitioner bool // the billing practitioner's own time
-	group        string
+	group        key
+	taken        bool    // passed the voided and duplicate checks
 	spans        spanSet // what is still countable
 	counted      int64
+	excluded     int // exclusionItem index + 1 of the first of its exclusions; 0: none
 }
 
-var (
-	billingRoles  = []Role{RolePhysician, RoleNP, RolePA, RoleCNS, RoleCNM}
-	clinicalRoles = []Role{RoleRN, RoleLPN, RoleMA, RolePharmacist, RoleSocialWorker, RoleCareManager}
+// key names a person or an A10 sharing group. Its kind says which field
+// identified it, so keys of different kinds never collide: two entries share
+// a person when they have equal keys.
+type key struct {
+	kind keyKind
+	s    string
+}
+
+type keyKind uint8
+
+const (
+	noKey keyKind = iota
+	byStaffID
+	byStaffNPI
+	byStaffName
+	byEntryID
+	bySession
+	byActivity
 )
+
+// billingRole: the roles of practitioners who may bill (§1.1).
+func billingRole(r Role) bool {
+	switch r {
+	case RolePhysician, RoleNP, RolePA, RoleCNS, RoleCNM:
+		return true
+	}
+	return false
+}
+
+// clinicalRole: the clinical staff roles whose time counts incident to the
+// billing practitioner (T4).
+func clinicalRole(r Role) bool {
+	switch r {
+	case RoleRN, RoleLPN, RoleMA, RolePharmacist, RoleSocialWorker, RoleCareManager:
+		return true
+	}
+	return false
+}
 
 // window is a set of spans whose minutes are excluded with one code.
 type window struct {
 	code  ReasonCode
 	spans spanSet
+}
+
+// keyedSpans is a person's time counted for another program.
+type keyedSpans struct {
+	person key
+	spans  spanSet
 }
 
 // attribute decides, minute by minute, which logged time counts for the
@@ -66,74 +107,122 @@ type window struct {
 // activity at the same time, count once).
 func (e *evaluator) attribute() attribution {
 	refs := e.entryRefs()
-	x := exclusionLog{}
 	var att attribution
-	otherProgram := map[string]spanSet{}
-	var candidates []*entryRef
-
-	seenID := map[string]bool{}
-	type dupKey struct {
-		person string
-		lo     int64
-		min    int
-	}
-	seenKey := map[dupKey]bool{}
-	for _, r := range refs {
+	candidates := e.buf.candidates[:0]
+	for i, r := range refs {
 		if r.hi <= r.lo || !e.touchesMonth(r) {
 			continue
 		}
 		if r.e.Voided {
-			x.add(r, r.hi-r.lo, ExcludedVoided)
+			e.exclude(r, r.hi-r.lo, ExcludedVoided)
 			continue
 		}
-		k := dupKey{r.person, r.lo, r.e.Minutes}
-		if seenID[r.e.ID] || seenKey[k] {
-			x.add(r, r.hi-r.lo, ExcludedDuplicateEntry)
+		if e.duplicate(refs[:i], r) {
+			e.exclude(r, r.hi-r.lo, ExcludedDuplicateEntry)
 			continue
 		}
-		seenID[r.e.ID], seenKey[k] = true, true
-		e.checkLate(r, &att)
+		r.taken = true
+		e.buf.takenIDs.insert(r.e.ID)
+		e.checkLate(r)
 
 		inside := e.monthPart(r)
-		if out := (r.hi - r.lo) - inside.total(); out > 0 {
-			x.add(r, out, ExcludedOtherMonth)
+		if out := (r.hi - r.lo) - inside.len(); out > 0 {
+			e.exclude(r, out, ExcludedOtherMonth)
 		}
 		if code := e.entryExclusion(r); code != "" {
-			x.add(r, inside.total(), code)
+			e.exclude(r, inside.len(), code)
 			if code == ExcludedCountedForOtherProgram {
-				otherProgram[r.person] = otherProgram[r.person].union(inside)
+				e.countForOtherProgram(r.person, inside)
 			}
 			continue
 		}
-		r.spans = inside
+		r.spans = e.buf.spans.union(inside)
 		candidates = append(candidates, r)
 	}
+	e.buf.candidates = candidates
 
 	global := e.globalWindows()
+	practitionerDays := e.visitDays(true)
+	var staffDays spanSet
+	if e.p.SameDayStaffMinutes == Exclude {
+		staffDays = e.visitDays(false)
+	}
 	for _, r := range candidates {
-		for _, w := range e.windowsFor(r, global, otherProgram) {
-			var cut spanSet
-			r.spans, cut = r.spans.cut(w.spans)
-			if n := cut.total(); n > 0 {
-				x.add(r, n, w.code)
-				if w.code == ExcludedAfterDeath {
-					att.afterDeath += int(n)
-				}
-			}
+		for _, w := range global {
+			e.cutWindow(r, w.code, w.spans, &att)
 		}
+		if r.practitioner {
+			e.cutWindow(r, ExcludedDuringBilledVisit, practitionerDays, &att)
+		} else if e.p.SameDayStaffMinutes == Exclude {
+			e.cutWindow(r, ExcludedDuringBilledVisit, staffDays, &att)
+		}
+		e.cutWindow(r, ExcludedCountedForOtherProgram, e.otherProgram(r.person), &att)
 	}
 
-	e.sweepOverlaps(candidates, &x, &att)
-	att.excluded = x.list()
+	e.sweepOverlaps(candidates, &att)
+	att.excluded = e.excludedList(refs)
 	e.sameDayFlags(&att)
 	return att
+}
+
+// duplicate reports whether r repeats an entry already taken: the same id,
+// or the same person, start and minutes. Entries are sorted by start, so
+// those of r's start are the ones just before it in earlier.
+func (e *evaluator) duplicate(earlier []*entryRef, r *entryRef) bool {
+	if _, ok := e.buf.takenIDs.find(r.e.ID); ok {
+		return true
+	}
+	for i := len(earlier) - 1; i >= 0 && earlier[i].lo == r.lo; i-- {
+		if t := earlier[i]; t.taken && t.person == r.person && t.e.Minutes == r.e.Minutes {
+			return true
+		}
+	}
+	return false
+}
+
+// cutWindow removes the minutes of r inside w and excludes them with code.
+func (e *evaluator) cutWindow(r *entryRef, code ReasonCode, w spanSet, att *attribution) {
+	if len(w) == 0 {
+		return
+	}
+	var cut spanSet
+	r.spans, cut = r.spans.cut(w)
+	if n := cut.total(); n > 0 {
+		e.exclude(r, n, code)
+		if code == ExcludedAfterDeath {
+			att.afterDeath += int(n)
+		}
+	}
+}
+
+// countForOtherProgram records that the person's minutes in s went to
+// another program (T7), so that their other entries cannot count them again.
+func (e *evaluator) countForOtherProgram(person key, s span) {
+	for i := range e.buf.others {
+		if o := &e.buf.others[i]; o.person == person {
+			o.spans = e.buf.spans.add(o.spans, s)
+			return
+		}
+	}
+	e.buf.others = append(e.buf.others, keyedSpans{person, e.buf.spans.union(s)})
+}
+
+// otherProgram is the person's time counted for other programs.
+func (e *evaluator) otherProgram(person key) spanSet {
+	for _, o := range e.buf.others {
+		if o.person == person {
+			return o.spans
+		}
+	}
+	return nil
 }
 
 // entryRefs returns the entries in a deterministic order: start, id,
 // recording time, event id, then input order.
 func (e *evaluator) entryRefs() []*entryRef {
-	refs := make([]*entryRef, len(e.f.TimeEntries))
-	all := make([]entryRef, len(e.f.TimeEntries))
+	all := slices.Grow(e.buf.refs[:0], len(e.f.TimeEntries))[:len(e.f.TimeEntries)]
+	refs := slices.Grow(e.buf.order[:0], len(all))[:len(all)]
+	e.buf.refs, e.buf.order = all, refs
 	for i := range e.f.TimeEntries {
 		t := &e.f.TimeEntries[i]
 		lo := unixMinute(t.StartedAt)
@@ -163,37 +252,40 @@ func (e *evaluator) entryRefs() []*entryRef {
 	return refs
 }
 
-func personKey(t *TimeEntry) string {
+// personKey names whose time an entry is: the staff id, else the NPI, else
+// the name; an entry naming nobody is a person of its own.
+func personKey(t *TimeEntry) key {
 	switch {
 	case t.Staff.ID != "":
-		return "id:" + t.Staff.ID
+		return key{byStaffID, t.Staff.ID}
 	case t.Staff.NPI != "":
-		return "npi:" + t.Staff.NPI
+		return key{byStaffNPI, t.Staff.NPI}
 	case t.Staff.Name != "":
-		return "name:" + t.Staff.Name
+		return key{byStaffName, t.Staff.Name}
 	}
-	return "entry:" + t.ID
+	return key{byEntryID, t.ID}
 }
 
 // groupKey is the A10 sharing key: the session, else (under "count_once")
 // the activity, so the same activity done at the same time by several staff
-// counts once while distinct parallel activities each count.
-func (e *evaluator) groupKey(t *TimeEntry) string {
+// counts once while distinct parallel activities each count. The zero key
+// shares with nobody.
+func (e *evaluator) groupKey(t *TimeEntry) key {
 	switch {
 	case e.p.SimultaneousStaff == CountEach:
-		return ""
+		return key{}
 	case t.SessionID != "":
-		return "session:" + t.SessionID
+		return key{bySession, t.SessionID}
 	case t.Activity != "":
-		return "activity:" + t.Activity
+		return key{byActivity, t.Activity}
 	}
-	return ""
+	return key{}
 }
 
 // isBillingPractitioner: the billing practitioner's own time is time logged
 // under their NPI in a practitioner role.
 func (e *evaluator) isBillingPractitioner(s Staff) bool {
-	return e.npi != "" && s.NPI == e.npi && (s.Role == "" || contains(billingRoles, s.Role))
+	return e.npi != "" && s.NPI == e.npi && (s.Role == "" || billingRole(s.Role))
 }
 
 // touchesMonth: under A9 "split_at_local_midnight" an entry belongs to the
@@ -207,19 +299,20 @@ func (e *evaluator) touchesMonth(r *entryRef) bool {
 	return r.lo < e.mEnd && r.hi > e.mStart
 }
 
-// monthPart is the part of the entry attributed to the month (T3, T12, A9).
-func (e *evaluator) monthPart(r *entryRef) spanSet {
+// monthPart is the part of an entry that touches the month (touchesMonth)
+// attributed to the month (T3, T12, A9); it is never empty.
+func (e *evaluator) monthPart(r *entryRef) span {
 	if e.p.MonthBoundary == EntryStart {
-		return spanSet{{r.lo, r.hi}}
+		return span{r.lo, r.hi}
 	}
-	return spanSet{}.add(span{max(r.lo, e.mStart), min(r.hi, e.mEnd)})
+	return span{max(r.lo, e.mStart), min(r.hi, e.mEnd)}
 }
 
 // entryExclusion returns the code excluding the whole entry, if any.
 func (e *evaluator) entryExclusion(r *entryRef) ReasonCode {
 	t := r.e
 	switch {
-	case !r.practitioner && !contains(billingRoles, t.Staff.Role) && !contains(clinicalRoles, t.Staff.Role):
+	case !r.practitioner && !billingRole(t.Staff.Role) && !clinicalRole(t.Staff.Role):
 		return ExcludedNonClinicalStaff // T4
 	case t.Outcome == OutcomeUnanswered && e.p.UnansweredOutreach == Exclude:
 		return ExcludedUnansweredOutreach // A7
@@ -239,8 +332,11 @@ func (e *evaluator) entryExclusion(r *entryRef) ReasonCode {
 // and CCM only the evaluated program can, since one practitioner bills one
 // of them a month (X4). An untagged entry is read as CCM.
 func (e *evaluator) assignedProgram(tags []Program) Program {
-	if len(tags) == 0 {
-		tags = []Program{ProgramCCM}
+	switch len(tags) {
+	case 0:
+		return ProgramCCM
+	case 1:
+		return tags[0] // the one program that can use it, or none
 	}
 	var first Program
 	for _, p := range programPriority {
@@ -265,34 +361,20 @@ func (e *evaluator) assignedProgram(tags []Program) Program {
 
 // globalWindows are the exclusion windows that apply to every entry.
 func (e *evaluator) globalWindows() []window {
-	ws := make([]window, 0, 5)
+	ws := e.buf.windows[:0]
 	if e.consent.ok {
-		before := spanSet{{minMinute, e.consent.first}}
-		after, _ := spanSet{{e.consent.first, maxMinute}}.cut(e.consent.covered)
+		before := e.buf.spans.union(span{minMinute, e.consent.first})
+		after, _ := e.buf.spans.union(span{e.consent.first, maxMinute}).cut(e.consent.covered)
 		ws = append(ws, window{ExcludedBeforeConsent, before}, window{ExcludedAfterRevocation, after})
 	}
 	if d := e.f.Patient.DeceasedDate; !d.IsZero() {
-		ws = append(ws, window{ExcludedAfterDeath, spanSet{{unixMinute(d.AddDays(1).Midnight(e.loc)), maxMinute}}})
+		ws = append(ws, window{ExcludedAfterDeath, e.buf.spans.union(span{unixMinute(d.AddDays(1).Midnight(e.loc)), maxMinute})})
 	}
 	if e.p.InpatientDays == Exclude {
 		ws = append(ws, window{ExcludedInpatientStay, e.inpatientDays()})
 	}
 	ws = append(ws, window{ExcludedDuringBilledVisit, e.visitIntervals()})
-	return ws
-}
-
-// windowsFor adds the entry-specific windows to the global ones.
-func (e *evaluator) windowsFor(r *entryRef, global []window, otherProgram map[string]spanSet) []window {
-	ws := append(e.windows[:0], global...)
-	if r.practitioner {
-		ws = append(ws, window{ExcludedDuringBilledVisit, e.visitDays(true)})
-	} else if e.p.SameDayStaffMinutes == Exclude {
-		ws = append(ws, window{ExcludedDuringBilledVisit, e.visitDays(false)})
-	}
-	if o := otherProgram[r.person]; len(o) > 0 {
-		ws = append(ws, window{ExcludedCountedForOtherProgram, o})
-	}
-	e.windows = ws
+	e.buf.windows = ws
 	return ws
 }
 
@@ -307,67 +389,74 @@ func (e *evaluator) dayRange(d1, d2 Date) span {
 // begins and ends on one day is that day; an open stay runs to month end
 // (X12).
 func (e *evaluator) inpatientDays() spanSet {
-	var ss spanSet
-	for _, en := range e.f.Encounters {
+	from := len(e.buf.spans.buf)
+	for i := range e.f.Encounters {
+		en := &e.f.Encounters[i]
 		if en.Kind != EncounterInpatientStay && en.Kind != EncounterSNFStay {
 			continue
 		}
-		first, last := DateOf(en.Start, e.loc), e.month.LastDay()
+		first, last := DateOf(en.Start, e.loc), e.last
 		if !en.End.IsZero() {
 			last = DateOf(en.End, e.loc).AddDays(-1)
 		}
 		if last.Compare(first) < 0 {
 			last = first
 		}
-		ss = ss.add(e.dayRange(first, last))
+		e.buf.spans.buf = append(e.buf.spans.buf, e.dayRange(first, last))
 	}
-	return ss
+	return e.buf.spans.normalize(from)
 }
 
 // visitIntervals are the times inside face-to-face visits (T8, X10).
 func (e *evaluator) visitIntervals() spanSet {
-	var ss spanSet
-	for _, en := range e.f.Encounters {
-		if isVisit(en) && !en.End.IsZero() {
-			ss = ss.add(span{unixMinute(en.Start), unixMinute(en.End)})
+	from := len(e.buf.spans.buf)
+	for i := range e.f.Encounters {
+		if en := &e.f.Encounters[i]; isVisit(en) && !en.End.IsZero() {
+			e.buf.spans.buf = append(e.buf.spans.buf, span{unixMinute(en.Start), unixMinute(en.End)})
 		}
 	}
-	return ss
+	return e.buf.spans.normalize(from)
 }
 
 // visitDays are the dates of the billing practitioner's face-to-face visits:
 // only time-based ones when timeBased is set (T8: the practitioner's time on
 // that date went into the E/M level), all of them otherwise (A5).
 func (e *evaluator) visitDays(timeBased bool) spanSet {
-	var ss spanSet
-	for _, en := range e.f.Encounters {
+	from := len(e.buf.spans.buf)
+	for i := range e.f.Encounters {
+		en := &e.f.Encounters[i]
 		if !isVisit(en) || !e.forBillingPractitioner(en.PractitionerNPI) || (timeBased && !en.TimeBased) {
 			continue
 		}
 		d := DateOf(en.Start, e.loc)
-		ss = ss.add(e.dayRange(d, d))
+		e.buf.spans.buf = append(e.buf.spans.buf, e.dayRange(d, d))
 	}
-	return ss
+	return e.buf.spans.normalize(from)
+}
+
+// piece is one span of an entry's countable minutes.
+type piece struct {
+	r *entryRef
+	s span
 }
 
 // sweepOverlaps walks the remaining minutes in time order (the billing
 // practitioner first on ties, so a shared session is their personal time)
 // and counts each minute once per person and once per shared session.
-func (e *evaluator) sweepOverlaps(refs []*entryRef, x *exclusionLog, att *attribution) {
-	type piece struct {
-		r *entryRef
-		s span
-	}
-	n := 0
-	for _, r := range refs {
-		n += len(r.spans)
-	}
-	pieces := make([]piece, 0, n)
+//
+// Pieces come in order of start, so every earlier piece of a person (or
+// group) starts no later than the current one: together they cover, from
+// the current start on, exactly the minutes up to their latest end. That
+// reach is all the sweep keeps per person and group, and what is left of a
+// piece is always its tail from there.
+func (e *evaluator) sweepOverlaps(refs []*entryRef, att *attribution) {
+	pieces := e.buf.pieces[:0]
 	for _, r := range refs {
 		for _, s := range r.spans {
 			pieces = append(pieces, piece{r, s})
 		}
 	}
+	e.buf.pieces = pieces
 	slices.SortStableFunc(pieces, func(a, b piece) int {
 		switch {
 		case a.s.lo != b.s.lo:
@@ -380,125 +469,149 @@ func (e *evaluator) sweepOverlaps(refs []*entryRef, x *exclusionLog, att *attrib
 		}
 		return cmp.Compare(a.r.order, b.r.order)
 	})
-	person := map[string]spanSet{}
-	group := map[string]spanSet{}
+	counted := e.buf.time[:0]
 	for _, pc := range pieces {
-		r := pc.r
-		rest, overlap := spanSet{pc.s}.cut(person[r.person])
-		x.add(r, overlap.total(), ExcludedOverlappingTime)
-		person[r.person] = person[r.person].add(pc.s)
-		if r.group != "" {
-			var shared spanSet
-			rest, shared = rest.cut(group[r.group])
-			x.add(r, shared.total(), ExcludedSharedSession)
-			group[r.group] = group[r.group].add(pc.s)
+		r, s := pc.r, pc.s
+		lo := s.lo // the piece's minutes before lo are already counted
+		if hi := e.reachTo(r.person, s.hi); hi > lo {
+			lo = min(hi, s.hi)
+			e.exclude(r, lo-s.lo, ExcludedOverlappingTime)
 		}
-		for _, s := range rest {
-			r.counted += s.len()
-			att.counted = append(att.counted, countedSpan{s, r.practitioner})
+		if r.group != (key{}) {
+			if hi := e.reachTo(r.group, s.hi); hi > lo {
+				shared := min(hi, s.hi)
+				e.exclude(r, shared-lo, ExcludedSharedSession)
+				lo = shared
+			}
+		}
+		if lo < s.hi {
+			rest := span{lo, s.hi}
+			r.counted += rest.len()
+			counted = append(counted, countedSpan{rest, r.practitioner})
 			if r.practitioner {
-				att.practitioner += int(s.len())
+				att.practitioner += int(rest.len())
 			} else {
-				att.staff += int(s.len())
+				att.staff += int(rest.len())
 			}
 		}
 	}
 	att.total = att.practitioner + att.staff
-	slices.SortStableFunc(att.counted, func(a, b countedSpan) int { return cmp.Compare(a.lo, b.lo) })
+	slices.SortStableFunc(counted, func(a, b countedSpan) int { return cmp.Compare(a.lo, b.lo) })
+	e.buf.time, att.counted = counted, counted
+	// refs are in entry order, and so are the counted entries.
+	entries := e.buf.counted[:0]
 	for _, r := range refs {
 		if r.counted > 0 {
-			att.entries = append(att.entries, r)
+			entries = append(entries, r)
 		}
 	}
-	slices.SortStableFunc(att.entries, func(a, b *entryRef) int { return cmp.Compare(a.order, b.order) })
+	e.buf.counted, att.entries = entries, entries
+}
+
+// reachTo returns the reach of person or group k (the latest end of its
+// pieces so far; minMinute before its first) and extends it to hi.
+func (e *evaluator) reachTo(k key, hi int64) int64 {
+	if i, ok := e.buf.reached.find(k); ok {
+		before := e.buf.reaches[i]
+		e.buf.reaches[i] = max(before, hi)
+		return before
+	}
+	e.buf.reached.insert(k)
+	e.buf.reaches = append(e.buf.reaches, hi)
+	return minMinute
 }
 
 // checkLate flags an entry recorded more than the policy's days after the
 // work ended (§6.1: entries should be contemporaneous).
-func (e *evaluator) checkLate(r *entryRef, att *attribution) {
+func (e *evaluator) checkLate(r *entryRef) {
 	if r.e.RecordedAt.IsZero() {
 		return
 	}
 	end := minuteTime(r.hi)
 	limit := time.Duration(e.p.LateEntryDays) * 24 * time.Hour
 	if late := r.e.RecordedAt.Sub(end); late > limit {
-		att.flags = append(att.flags, Flag{FlagLateEntry, fmt.Sprintf(
+		e.flag(FlagLateEntry, fmt.Sprintf(
 			"entry %s was recorded %.1f days after the work ended (policy: %d days)",
-			r.e.ID, late.Hours()/24, e.p.LateEntryDays)})
+			r.e.ID, late.Hours()/24, e.p.LateEntryDays))
 	}
 }
 
 // sameDayFlags flags counted minutes on the date of a billed face-to-face
 // visit by the billing practitioner (A5 default: counted, shown for review).
+// No counted minute falls before the month (under A9 "entry_start" some may
+// fall after it), so visits of earlier dates are passed over.
 func (e *evaluator) sameDayFlags(att *attribution) {
-	seen := map[Date]bool{}
-	var dates []Date
-	for _, en := range e.f.Encounters {
+	if len(att.counted) == 0 {
+		return
+	}
+	first := e.month.FirstDay()
+	var buf [4]Date
+	dates := buf[:0]
+	for i := range e.f.Encounters {
+		en := &e.f.Encounters[i]
 		if !isVisit(en) || !e.forBillingPractitioner(en.PractitionerNPI) {
 			continue
 		}
-		if d := DateOf(en.Start, e.loc); !seen[d] {
-			seen[d] = true
+		if d := DateOf(en.Start, e.loc); d.Compare(first) >= 0 && !slices.Contains(dates, d) {
 			dates = append(dates, d)
 		}
 	}
 	slices.SortFunc(dates, Date.Compare)
 	for _, d := range dates {
-		day := spanSet{e.dayRange(d, d)}
+		day := e.dayRange(d, d)
 		var n int64
 		for _, c := range att.counted {
-			_, in := spanSet{c.span}.cut(day)
-			n += in.total()
+			n += max(0, min(c.hi, day.hi)-max(c.lo, day.lo))
 		}
 		if n > 0 {
-			att.flags = append(att.flags, Flag{FlagSameDayAsVisit, fmt.Sprintf(
-				"%d counted minutes on %s, the date of a face-to-face visit; they are outside the visit and counted for review (A5)", n, d)})
+			e.flag(FlagSameDayAsVisit, fmt.Sprintf(
+				"%d counted minutes on %s, the date of a face-to-face visit; they are outside the visit and counted for review (A5)", n, d))
 		}
 	}
 }
 
-// exclusionLog accumulates excluded minutes per (entry, code), keeping the
-// first time each pair was seen for a stable order.
-type exclusionLog struct {
-	items []exclusionItem
-	index map[exclusionKey]int
-}
-
-type exclusionKey struct {
-	order int
-	code  ReasonCode
-}
-
+// exclusionItem is the minutes one code excluded from one entry. An entry's
+// items are chained from entryRef.excluded in the order their codes were
+// first applied.
 type exclusionItem struct {
-	key     exclusionKey
-	id      string
+	code    ReasonCode
 	minutes int64
+	next    int // index + 1 of the entry's next item; 0: none
 }
 
-func (l *exclusionLog) add(r *entryRef, minutes int64, code ReasonCode) {
+// exclude adds minutes of r excluded with code: to the entry's item for
+// code, else to a new item at the end of its chain.
+func (e *evaluator) exclude(r *entryRef, minutes int64, code ReasonCode) {
 	if minutes <= 0 {
 		return
 	}
-	if l.index == nil {
-		l.index = map[exclusionKey]int{}
+	items := e.buf.exclusions
+	last := -1
+	for i := r.excluded - 1; i >= 0; i = items[i].next - 1 {
+		if items[i].code == code {
+			items[i].minutes += minutes
+			return
+		}
+		last = i
 	}
-	k := exclusionKey{r.order, code}
-	if i, ok := l.index[k]; ok {
-		l.items[i].minutes += minutes
-		return
+	items = append(items, exclusionItem{code: code, minutes: minutes})
+	if last < 0 {
+		r.excluded = len(items)
+	} else {
+		items[last].next = len(items)
 	}
-	l.index[k] = len(l.items)
-	l.items = append(l.items, exclusionItem{k, r.e.ID, minutes})
+	e.buf.exclusions = items
 }
 
-// list returns the exclusions in entry order, then in the order the codes
-// were applied.
-func (l *exclusionLog) list() []Excluded {
-	items := append([]exclusionItem(nil), l.items...)
-	slices.SortStableFunc(items, func(a, b exclusionItem) int { return cmp.Compare(a.key.order, b.key.order) })
+// excludedList returns the exclusions in entry order (refs), each entry's
+// in the order the codes were applied.
+func (e *evaluator) excludedList(refs []*entryRef) []Excluded {
+	items := e.buf.exclusions
 	out := make([]Excluded, 0, len(items))
-	for _, it := range items {
-		out = append(out, Excluded{EntryID: it.id, Minutes: int(it.minutes), Code: it.key.code})
+	for _, r := range refs {
+		for i := r.excluded - 1; i >= 0; i = items[i].next - 1 {
+			out = append(out, Excluded{EntryID: r.e.ID, Minutes: int(items[i].minutes), Code: items[i].code})
+		}
 	}
 	return out
 }

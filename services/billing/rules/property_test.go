@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -304,6 +305,39 @@ func TestPropertyDeterministic(t *testing.T) {
 			t.Errorf("shuffled entries change the evaluation:\n got %+v\nwant %+v", shuffled, ev)
 		}
 	})
+}
+
+// Evaluations running at once agree with the same evaluations run one by
+// one: Evaluate is safe for concurrent use although evaluations reuse pooled
+// scratch (with -race, any sharing between them also fails the test). Each
+// goroutine starts at its own month, so different months overlap.
+func TestPropertyConcurrentEvaluationsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 0x5eed))
+	facts := make([]Facts, 500)
+	want := make([]Evaluation, len(facts))
+	for i := range facts {
+		facts[i] = randomFacts(r)
+		want[i] = Evaluate(facts[i])
+	}
+	got := make([][]Evaluation, 4)
+	var wg sync.WaitGroup
+	for g := range got {
+		got[g] = make([]Evaluation, len(facts))
+		wg.Go(func() {
+			for i := range facts {
+				j := (i + g*len(facts)/len(got)) % len(facts)
+				got[g][j] = Evaluate(facts[j])
+			}
+		})
+	}
+	wg.Wait()
+	for g := range got {
+		for i := range facts {
+			if !reflect.DeepEqual(got[g][i], want[i]) {
+				t.Fatalf("goroutine %d, month %d: got %+v, want %+v", g, i, got[g][i], want[i])
+			}
+		}
+	}
 }
 
 // Adding minutes never removes a line: a month with lines keeps lines when

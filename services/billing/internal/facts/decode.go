@@ -2,6 +2,7 @@ package facts
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/carelog/carelog/events"
@@ -33,22 +34,23 @@ func decode[T any](rec eventlog.Record, dst *T) bool {
 	return ok
 }
 
-// decodeTimeRecorded reads an activity.time_recorded payload into the rules'
-// TimeEntry: with decodeEntryFast, or encoding/json when it declines.
-func decodeTimeRecorded(rec eventlog.Record, dst *rules.TimeEntry) bool {
-	if fastDecode && rec.Version == events.DefaultRegistry().Latest(rec.Type) {
-		var e rules.TimeEntry
-		if decodeEntryFast(rec.Data, &e) {
-			*dst = e
-			return true
+// decodeTimeRecorded packs an activity.time_recorded event into its entry's
+// first version: its payload read with the fast decoder (entryDraft), or
+// with encoding/json when that declines.
+func decodeTimeRecorded(rec eventlog.Record) (entry, bool) {
+	if fastRead(rec) {
+		var d entryDraft
+		if d.decode(rec.Data) {
+			return d.pack(rec.ID, d.startedAt, rec.RecordedAt, d.minutes, 0, rec.Sequence), true
 		}
 	}
 	var e events.TimeRecorded
 	if !decode(rec, &e) {
-		return false
+		return entry{}, false
 	}
-	*dst = entryOf(events.TimeEntry(e))
-	return true
+	te := entryOf(events.TimeEntry(e))
+	te.EventID, te.RecordedAt = rec.ID, rec.RecordedAt
+	return packEntry(&te, rec.Sequence), true
 }
 
 // entryOf maps a time entry payload onto the rules' TimeEntry (the fields
@@ -67,20 +69,23 @@ func entryOf(e events.TimeEntry) rules.TimeEntry {
 	}
 }
 
-// Shared read-only slices for the common single-program tags, so that most
-// entries allocate no program list (the engine never modifies it).
-var singlePrograms = map[string][]rules.Program{}
+// The fixed strings of the contract (roles, programs, activities,
+// outcomes, methods, kinds), so that decoded facts share them and a packed
+// time entry holds one of them as a one-byte code: vocabList[code],
+// vocabCode[string] (0: not in the vocabulary).
+var (
+	vocabList = []string{""}
+	vocabCode = map[string]uint8{}
+)
 
-// vocabulary holds the fixed strings of the contract (roles, programs,
-// activities, outcomes), so decoded entries share them.
-var vocabulary = map[string]string{}
+// Shared read-only slices for the single-program tags, by the program's
+// vocabulary code, so that most entries allocate no program list (the
+// engine never modifies it).
+var singleByCode [256][]rules.Program
 
 func init() {
-	for _, p := range []rules.Program{rules.ProgramTCM, rules.ProgramRPM, rules.ProgramBHI, rules.ProgramG0506, rules.ProgramPCM, rules.ProgramCCM} {
-		singlePrograms[string(p)] = []rules.Program{p}
-		vocabulary[string(p)] = string(p)
-	}
-	for _, s := range []string{
+	programs := []rules.Program{rules.ProgramTCM, rules.ProgramRPM, rules.ProgramBHI, rules.ProgramG0506, rules.ProgramPCM, rules.ProgramCCM}
+	words := []string{
 		"physician", "np", "pa", "cns", "cnm", "rn", "lpn", "ma", "pharmacist", "social_worker", "care_manager",
 		"front_desk", "biller", "scheduler",
 		"care_coordination", "medication_reconciliation", "medication_management", "care_plan_review",
@@ -91,21 +96,68 @@ func init() {
 		"accepted", "declined", "verbal", "written", "comprehensive", "disease_specific",
 		"office_visit", "annual_wellness_visit", "ippe", "inpatient_stay", "snf_stay",
 		"patient", "caregiver", "paper", "portal", "email", "mail", "low", "moderate", "high",
-	} {
-		vocabulary[s] = s
+	}
+	for _, p := range programs {
+		words = append(words, string(p))
+	}
+	for _, w := range words {
+		if _, ok := vocabCode[w]; !ok {
+			vocabCode[w] = uint8(len(vocabList))
+			vocabList = append(vocabList, w)
+		}
+	}
+	if len(vocabList) >= listed {
+		panic("facts: the vocabulary outgrew its one-byte codes")
+	}
+	for _, p := range programs {
+		singleByCode[vocabCode[string(p)]] = []rules.Program{p}
 	}
 }
 
+// disclosureList is a consent's disclosures, when there are at most four.
+type disclosureList [4]string
+
+// disclosureLists holds a shared read-only list for every list of the
+// contract's disclosures (each once, in any order), so that consents share
+// them (the engine never modifies them).
+var disclosureLists = map[disclosureList][]string{}
+
+func init() {
+	all := []string{"availability_and_cost_sharing", "one_practitioner_per_month", "right_to_stop", "electronic_sharing"}
+	var add func(l []string)
+	add = func(l []string) {
+		var k disclosureList
+		copy(k[:], l)
+		disclosureLists[k] = slices.Clip(slices.Clone(l))
+		for _, d := range all {
+			if len(l) < len(k) && !slices.Contains(l, d) {
+				add(append(slices.Clip(l), d))
+			}
+		}
+	}
+	add([]string{})
+}
+
+// sharedDisclosures returns the first n disclosures of l: a shared list
+// when there is one, else a fresh one.
+func sharedDisclosures(l disclosureList, n int) []string {
+	clear(l[n:])
+	if d, ok := disclosureLists[l]; ok && len(d) == n {
+		return d
+	}
+	return append([]string(nil), l[:n]...)
+}
+
 func intern(s string) string {
-	if v, ok := vocabulary[s]; ok {
-		return v
+	if c := vocabCode[s]; c != 0 {
+		return vocabList[c]
 	}
 	return s
 }
 
 func internBytes(b []byte) string {
-	if v, ok := vocabulary[string(b)]; ok { // no allocation for the lookup
-		return v
+	if c := vocabCode[string(b)]; c != 0 { // no allocation for the lookup
+		return vocabList[c]
 	}
 	return string(b)
 }
@@ -115,7 +167,7 @@ func programsOf(ps []string) []rules.Program {
 		return nil
 	}
 	if len(ps) == 1 {
-		if s, ok := singlePrograms[ps[0]]; ok {
+		if s := singleByCode[vocabCode[ps[0]]]; s != nil {
 			return s
 		}
 	}

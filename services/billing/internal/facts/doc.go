@@ -24,8 +24,18 @@
 //   - Care plans are folded with services/careplan/plan, the one place that
 //     decides which required elements a plan lacks (CarePlan.MissingElements).
 //   - Facts returns slices that the fold never modifies afterwards (fresh
-//     copies, or prefixes of append-only lists capped at their length), so
-//     the caller may keep or evaluate them while the Patient goes on
-//     folding; the engine only reads them. A Patient is not safe for
-//     concurrent use: the caller serializes Apply against readers.
+//     copies, or prefixes of lists capped at their length, which later
+//     events only append to or replace whole), so the caller may keep or
+//     evaluate them while the Patient goes on folding; the engine only
+//     reads them. A Patient is not safe for concurrent use: the caller
+//     serializes Apply against readers (readers may run together).
+//
+// A projection keeps the fold of every patient of the log in memory, where
+// the garbage collector marks all of it on every cycle, so a Patient keeps
+// its facts compactly: time entries packed (entry: their strings in one
+// allocation, the contract's fixed strings as one-byte codes), care plans as
+// the rules read them with their elements packed for later revisions
+// (carePlan), values that many facts repeat (NPIs, codes, descriptions,
+// disclosures) shared, and what few patients have behind one pointer
+// (more).
 package facts

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
+	"unique"
 
 	"github.com/carelog/carelog/events"
 	"github.com/carelog/carelog/pkg/eventlog"
@@ -26,19 +28,57 @@ import (
 // fastDecode switches the fast decoders on (tests compare both paths).
 var fastDecode = true
 
-// fast decodes rec's payload into dst with field, the fast decoder of T,
-// when rec is of its type's latest version; otherwise, or when the fast
-// decoder declines, with encoding/json (decode).
-func fast[T any](rec eventlog.Record, dst *T, field func(s *scanner, key []byte, v *T) bool) bool {
-	if fastDecode && rec.Version == events.DefaultRegistry().Latest(rec.Type) {
-		var v T
-		s := scanner{b: rec.Data}
-		if s.document(func(key []byte) bool { return field(&s, key, &v) }) {
-			*dst = v
-			return true
-		}
+// The readers decode rec's payload into *v: with the fast decoder when rec
+// is of its type's latest version, else (or when the fast decoder
+// declines) with encoding/json (decode), which overwrites whatever the fast
+// decoder filled in. Each is written out for its type, with direct calls
+// only, so that neither the payload nor the scanner escapes to the heap.
+
+func readEnrolled(rec eventlog.Record, v *events.PatientEnrolled) bool {
+	s := scanner{b: rec.Data}
+	return fastRead(rec) && s.document(func(key []byte) bool { return fieldEnrolled(&s, key, v) }) || decode(rec, v)
+}
+
+func readCondition(rec eventlog.Record, v *events.ConditionRecorded) bool {
+	s := scanner{b: rec.Data}
+	return fastRead(rec) && s.document(func(key []byte) bool { return fieldCondition(&s, key, v) }) || decode(rec, v)
+}
+
+// readConsent reads consent.granted and consent.declined, which have the
+// same fields.
+func readConsent(rec eventlog.Record, v *events.ConsentGranted) bool {
+	s := scanner{b: rec.Data}
+	if fastRead(rec) && s.document(func(key []byte) bool { return fieldConsent(&s, key, v) }) {
+		return true
 	}
-	return decode(rec, dst)
+	if rec.Type == events.TypeConsentDeclined {
+		var d events.ConsentDeclined
+		ok := decode(rec, &d)
+		*v = events.ConsentGranted(d)
+		return ok
+	}
+	return decode(rec, v)
+}
+
+func readEncounter(rec eventlog.Record, v *events.EncounterRecorded) bool {
+	s := scanner{b: rec.Data}
+	return fastRead(rec) && s.document(func(key []byte) bool { return fieldEncounter(&s, key, v) }) || decode(rec, v)
+}
+
+func readCopy(rec eventlog.Record, v *events.CarePlanCopyProvided) bool {
+	s := scanner{b: rec.Data}
+	return fastRead(rec) && s.document(func(key []byte) bool { return fieldCopy(&s, key, v) }) || decode(rec, v)
+}
+
+func readPlan(rec eventlog.Record, v *events.CarePlanEstablished) bool {
+	s := scanner{b: rec.Data}
+	return fastRead(rec) && s.document(func(key []byte) bool { return fieldPlan(&s, key, v) }) || decode(rec, v)
+}
+
+// fastRead reports whether the fast decoders read rec: it is of its type's
+// latest version.
+func fastRead(rec eventlog.Record) bool {
+	return fastDecode && rec.Version == events.DefaultRegistry().Latest(rec.Type)
 }
 
 func fieldEnrolled(s *scanner, key []byte, v *events.PatientEnrolled) bool {
@@ -48,7 +88,7 @@ func fieldEnrolled(s *scanner, key []byte, v *events.PatientEnrolled) bool {
 	case "birthDate":
 		return s.str(&v.BirthDate)
 	case "billingPractitionerNpi":
-		return s.str(&v.BillingPractitionerNPI)
+		return s.shared(&v.BillingPractitionerNPI)
 	case "deceasedDate":
 		return s.str(&v.DeceasedDate)
 	}
@@ -58,9 +98,9 @@ func fieldEnrolled(s *scanner, key []byte, v *events.PatientEnrolled) bool {
 func fieldCondition(s *scanner, key []byte, v *events.ConditionRecorded) bool {
 	switch string(key) {
 	case "code":
-		return s.str(&v.Code)
+		return s.shared(&v.Code)
 	case "description":
-		return s.str(&v.Description)
+		return s.shared(&v.Description)
 	case "expectedDurationMonths":
 		return s.integer(&v.ExpectedDurationMonths)
 	case "significantRisk":
@@ -78,15 +118,15 @@ func fieldConsent(s *scanner, key []byte, v *events.ConsentGranted) bool {
 	case "program":
 		return s.intern(&v.Program)
 	case "practitionerNpi":
-		return s.str(&v.PractitionerNPI)
+		return s.shared(&v.PractitionerNPI)
 	case "method":
 		return s.intern(&v.Method)
 	case "obtainedAt":
 		return s.instant(&v.ObtainedAt)
 	case "obtainedBy":
-		return s.str(&v.ObtainedBy)
+		return s.shared(&v.ObtainedBy)
 	case "disclosures":
-		return s.strings(&v.Disclosures)
+		return s.disclosures(&v.Disclosures)
 	}
 	return s.skipOther(key, knownConsent)
 }
@@ -98,9 +138,9 @@ func fieldEncounter(s *scanner, key []byte, v *events.EncounterRecorded) bool {
 	case "kind":
 		return s.intern(&v.Kind)
 	case "code":
-		return s.str(&v.Code)
+		return s.shared(&v.Code)
 	case "practitionerNpi":
-		return s.str(&v.PractitionerNPI)
+		return s.shared(&v.PractitionerNPI)
 	case "start":
 		return s.instant(&v.Start)
 	case "end":
@@ -142,7 +182,7 @@ func fieldPlan(s *scanner, key []byte, v *events.CarePlanEstablished) bool {
 	case "establishedAt":
 		return s.instant(&v.EstablishedAt)
 	case "authorNpi":
-		return s.str(&v.AuthorNPI)
+		return s.shared(&v.AuthorNPI)
 	case "electronic":
 		return s.boolean(&v.Electronic)
 	case "expectedOutcome":
@@ -156,7 +196,7 @@ func fieldPlan(s *scanner, key []byte, v *events.CarePlanEstablished) bool {
 			if string(key) == "code" {
 				return s.str(&x.Code)
 			}
-			return s.skipOther(key, knownPlan.sub("problems"))
+			return s.skipOther(key, knownProblems)
 		})
 	case "goals":
 		return elements(s, &v.Goals, func(key []byte, x *events.CarePlanGoal) bool {
@@ -166,7 +206,7 @@ func fieldPlan(s *scanner, key []byte, v *events.CarePlanEstablished) bool {
 			case "target":
 				return s.str(&x.Target)
 			}
-			return s.skipOther(key, knownPlan.sub("goals"))
+			return s.skipOther(key, knownGoals)
 		})
 	case "interventions":
 		return elements(s, &v.Interventions, func(key []byte, x *events.CarePlanIntervention) bool {
@@ -178,31 +218,31 @@ func fieldPlan(s *scanner, key []byte, v *events.CarePlanEstablished) bool {
 					if string(key) == "name" {
 						return s.str(&x.Responsible.Name)
 					}
-					return s.skipOther(key, knownPlan.sub("interventions").sub("responsible"))
+					return s.skipOther(key, knownResponsible)
 				})
 			}
-			return s.skipOther(key, knownPlan.sub("interventions"))
+			return s.skipOther(key, knownInterventions)
 		})
 	case "medications":
 		return elements(s, &v.Medications, func(key []byte, x *events.Medication) bool {
 			if string(key) == "name" {
 				return s.str(&x.Name)
 			}
-			return s.skipOther(key, knownPlan.sub("medications"))
+			return s.skipOther(key, knownMedications)
 		})
 	case "communityResources":
 		return elements(s, &v.CommunityResources, func(key []byte, x *events.CommunityResource) bool {
 			if string(key) == "name" {
 				return s.str(&x.Name)
 			}
-			return s.skipOther(key, knownPlan.sub("communityResources"))
+			return s.skipOther(key, knownCommunityResources)
 		})
 	case "coordination":
 		return elements(s, &v.Coordination, func(key []byte, x *events.CoordinationContact) bool {
 			if string(key) == "name" {
 				return s.str(&x.Name)
 			}
-			return s.skipOther(key, knownPlan.sub("coordination"))
+			return s.skipOther(key, knownCoordination)
 		})
 	case "reviewSchedule":
 		if s.null() {
@@ -212,21 +252,29 @@ func fieldPlan(s *scanner, key []byte, v *events.CarePlanEstablished) bool {
 			if string(key) == "intervalMonths" {
 				return s.integer(&v.ReviewSchedule.IntervalMonths)
 			}
-			return s.skipOther(key, knownPlan.sub("reviewSchedule"))
+			return s.skipOther(key, knownReviewSchedule)
 		})
 	}
 	return s.skipOther(key, knownPlan)
 }
 
-// decodeEntryFast decodes an events.TimeEntry straight into the rules'
-// TimeEntry (the fields entryOf maps; notes, patientId and endedAt are
-// skipped), with the semantics of the other fast decoders.
-func decodeEntryFast(data []byte, e *rules.TimeEntry) bool {
+// entryDraft is an activity.time_recorded payload as the fast decoder
+// reads it: the fields entryOf maps, their strings still in the payload's
+// bytes (or unescaped copies), until pack copies them into an entry.
+type entryDraft struct {
+	entryText[[]byte]
+	startedAt time.Time
+	minutes   int
+}
+
+// decode reads an events.TimeEntry payload (notes, patientId and endedAt
+// are skipped), with the semantics of the other fast decoders.
+func (d *entryDraft) decode(data []byte) bool {
 	s := scanner{b: data}
 	return s.document(func(key []byte) bool {
 		switch string(key) {
 		case "id":
-			return s.str(&e.ID)
+			return s.bytes(&d.id)
 		case "staff":
 			if s.null() {
 				return true
@@ -234,35 +282,30 @@ func decodeEntryFast(data []byte, e *rules.TimeEntry) bool {
 			return s.object(func(key []byte) bool {
 				switch string(key) {
 				case "id":
-					return s.str(&e.Staff.ID)
+					return s.bytes(&d.staffID)
 				case "name":
-					return s.str(&e.Staff.Name)
+					return s.bytes(&d.staffName)
 				case "role":
-					return s.intern((*string)(&e.Staff.Role))
+					return s.bytes(&d.role)
 				case "npi":
-					return s.str(&e.Staff.NPI)
+					return s.bytes(&d.staffNPI)
 				}
-				return s.skipOther(key, knownEntry.sub("staff"))
+				return s.skipOther(key, knownStaff)
 			})
 		case "programs":
-			var ps []string
-			if !s.strings(&ps) {
-				return false
-			}
-			e.Programs = programsOf(ps)
-			return true
+			return s.programs(&d.programs)
 		case "startedAt":
-			return s.instant(&e.StartedAt)
+			return s.instant(&d.startedAt)
 		case "minutes":
-			return s.integer(&e.Minutes)
+			return s.integer(&d.minutes)
 		case "activity":
-			return s.intern(&e.Activity)
+			return s.bytes(&d.activity)
 		case "outcome":
-			return s.intern(&e.Outcome)
+			return s.bytes(&d.outcome)
 		case "sessionId":
-			return s.str(&e.SessionID)
+			return s.bytes(&d.sessionID)
 		case "encounterId":
-			return s.str(&e.EncounterID)
+			return s.bytes(&d.encounterID)
 		}
 		return s.skipOther(key, knownEntry)
 	})
@@ -277,16 +320,10 @@ func elements[T any](s *scanner, dst *[]T, field func(key []byte, x *T) bool) bo
 	}
 	out := []T{}
 	ok := s.array(func() bool {
-		var x T
-		if s.null() {
-			out = append(out, x)
-			return true
-		}
-		if !s.object(func(key []byte) bool { return field(key, &x) }) {
-			return false
-		}
-		out = append(out, x)
-		return true
+		// Decoded in place: a local element would escape to the heap
+		// through field.
+		out = append(out, *new(T))
+		return s.null() || s.object(func(key []byte) bool { return field(key, &out[len(out)-1]) })
 	})
 	*dst = out
 	return ok
@@ -389,7 +426,11 @@ func (s *scanner) rawString() (raw []byte, plain, ok bool) {
 		return nil, false, false
 	}
 	start, esc, ascii := s.i, false, true
-	for j := start + 1; j < len(s.b); j++ {
+	for j := start + 1; j < len(s.b); {
+		if plainByte[s.b[j]] {
+			j++
+			continue
+		}
 		switch c := s.b[j]; {
 		case c == '"':
 			raw = s.b[start : j+1]
@@ -397,15 +438,25 @@ func (s *scanner) rawString() (raw []byte, plain, ok bool) {
 			return raw, !esc && (ascii || utf8.Valid(raw)), true
 		case c == '\\':
 			esc = true
-			j++
+			j += 2
 		case c < 0x20:
 			return nil, false, false
-		case c >= utf8.RuneSelf:
+		default: // c >= utf8.RuneSelf
 			ascii = false
+			j++
 		}
 	}
 	return nil, false, false
 }
+
+// plainByte holds the bytes that stand for themselves in a JSON string:
+// printable ASCII but the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // str reads a string into *dst (null leaves it).
 func (s *scanner) str(dst *string) bool {
@@ -420,7 +471,168 @@ func (s *scanner) str(dst *string) bool {
 		*dst = string(raw[1 : len(raw)-1])
 		return true
 	}
-	return json.Unmarshal(raw, dst) == nil
+	return s.unquote(raw, dst)
+}
+
+// shared is str for a value that many facts repeat (a practitioner's NPI,
+// a diagnosis code or description, a staff id): one copy of it is shared
+// (unique.Make), instead of one per fact.
+func (s *scanner) shared(dst *string) bool {
+	if s.null() {
+		return true
+	}
+	raw, plain, ok := s.rawString()
+	if !ok {
+		return false
+	}
+	if plain {
+		*dst = unique.Make(string(raw[1 : len(raw)-1])).Value()
+		return true
+	}
+	return s.unquote(raw, dst)
+}
+
+// unquote decodes a string token with escapes into *dst as encoding/json
+// does: itself for the escapes services write (those of ASCII and of the
+// rest of the basic plane, around valid UTF-8), with encoding/json
+// otherwise.
+func (s *scanner) unquote(raw []byte, dst *string) bool {
+	var buf [128]byte
+	if b, ok := unescape(buf[:0], raw); ok {
+		*dst = string(b)
+		return true
+	}
+	var v string // not dst: it would escape to the heap on every call
+	if json.Unmarshal(raw, &v) != nil {
+		return false
+	}
+	*dst = v
+	return true
+}
+
+// unescape appends the value of the string token raw (quotes included) to
+// b. ok is false, and the token left to encoding/json, for a surrogate
+// (\ud800–\udfff), an invalid escape or invalid UTF-8.
+func unescape(b, raw []byte) (_ []byte, ok bool) {
+	raw = raw[1 : len(raw)-1]
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(raw) && raw[j] != '\\' {
+				j++
+			}
+			if !utf8.Valid(raw[i:j]) {
+				return b, false
+			}
+			b = append(b, raw[i:j]...)
+			i = j
+			continue
+		}
+		if i+1 >= len(raw) {
+			return b, false
+		}
+		switch e := raw[i+1]; e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := hex4(raw[i+2:])
+			if !ok || utf16.IsSurrogate(r) {
+				return b, false
+			}
+			b = utf8.AppendRune(b, r)
+			i += 4
+		default:
+			return b, false
+		}
+		i += 2
+	}
+	return b, true
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// validString reports whether a string token (from rawString, so without
+// control characters) is valid JSON, as json.Valid would: each escape is
+// one of \" \\ \/ \b \f \n \r \t or \u and four hex digits.
+func validString(raw []byte) bool {
+	raw = raw[1 : len(raw)-1]
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 >= len(raw) {
+			return false
+		}
+		switch raw[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			if _, ok := hex4(raw[i+2:]); !ok {
+				return false
+			}
+			i += 4
+		default:
+			return false
+		}
+		i++
+	}
+	return true
+}
+
+// bytes is str into a byte slice: a plain string's bytes in the input
+// (null leaves it).
+func (s *scanner) bytes(dst *[]byte) bool {
+	if s.null() {
+		return true
+	}
+	raw, plain, ok := s.rawString()
+	if !ok {
+		return false
+	}
+	if plain {
+		*dst = raw[1 : len(raw)-1]
+		return true
+	}
+	b, ok := unescape(nil, raw)
+	if !ok {
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			return false
+		}
+		b = []byte(v)
+	}
+	*dst = b
+	return true
 }
 
 // intern is str sharing the contract's fixed strings.
@@ -436,25 +648,77 @@ func (s *scanner) intern(dst *string) bool {
 		*dst = internBytes(raw[1 : len(raw)-1])
 		return true
 	}
-	return json.Unmarshal(raw, dst) == nil
+	return s.unquote(raw, dst)
 }
 
-// strings reads an array of strings into *dst (null empties it).
-func (s *scanner) strings(dst *[]string) bool {
+// disclosures reads a consent's disclosures, an array of strings (null
+// empties it): a list of the contract's disclosures is shared
+// (disclosureLists), not allocated.
+func (s *scanner) disclosures(dst *[]string) bool {
 	if s.null() {
 		*dst = nil
 		return true
 	}
-	out := []string{}
+	var first disclosureList
+	var out []string
+	n := 0
 	ok := s.array(func() bool {
 		var v string
 		if !s.intern(&v) {
 			return false
 		}
-		out = append(out, v)
+		switch {
+		case n < len(first):
+			first[n] = v
+		case n == len(first):
+			out = append(append(make([]string, 0, 2*len(first)), first[:]...), v)
+		default:
+			out = append(out, v)
+		}
+		n++
 		return true
 	})
+	if n <= len(first) {
+		out = sharedDisclosures(first, n)
+	}
 	*dst = out
+	return ok
+}
+
+// programs reads a time entry's program tags as programsOf maps them
+// (null empties them), without allocating for a single known program.
+func (s *scanner) programs(dst *[]rules.Program) bool {
+	if s.null() {
+		*dst = nil
+		return true
+	}
+	var first string
+	var out []rules.Program
+	n := 0
+	ok := s.array(func() bool {
+		var v string
+		if !s.intern(&v) {
+			return false
+		}
+		switch n {
+		case 0:
+			first = v
+		case 1:
+			out = append(make([]rules.Program, 0, 4), rules.Program(first), rules.Program(v))
+		default:
+			out = append(out, rules.Program(v))
+		}
+		n++
+		return true
+	})
+	switch n {
+	case 0:
+		*dst = []rules.Program{}
+	case 1:
+		*dst = programsOf([]string{first})
+	default:
+		*dst = out
+	}
 	return ok
 }
 
@@ -535,11 +799,12 @@ func (s *scanner) boolean(dst *bool) bool {
 // other key is skipped, as encoding/json ignores unknown keys.
 func (s *scanner) skipOther(key []byte, known fields) bool {
 	for i := range known {
-		f := &known[i]
-		if string(key) == f.name {
+		if f := &known[i]; string(key) == f.name {
 			return s.check(f)
 		}
-		if strings.EqualFold(string(key), f.name) {
+	}
+	for i := range known {
+		if strings.EqualFold(string(key), known[i].name) {
 			return false
 		}
 	}
@@ -555,7 +820,7 @@ func (s *scanner) check(f *field) bool {
 	switch f.kind {
 	case kindString:
 		raw, plain, ok := s.rawString()
-		return ok && (plain || json.Valid(raw))
+		return ok && (plain || validString(raw))
 	case kindTime:
 		var t time.Time
 		return s.instant(&t)
@@ -589,7 +854,7 @@ func (s *scanner) skip(depth int) bool {
 	switch c := s.b[s.i]; {
 	case c == '"':
 		raw, plain, ok := s.rawString()
-		return ok && (plain || json.Valid(raw))
+		return ok && (plain || validString(raw))
 	case c == '{':
 		return s.object(func([]byte) bool { return s.skip(depth + 1) })
 	case c == '[':

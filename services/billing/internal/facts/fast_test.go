@@ -33,7 +33,7 @@ func (g gen) str() any {
 	case 5:
 		return "  "
 	}
-	return []string{"rn", "ccm", "verbal", "x-1", "I50.22", "2025-03-01", "Meals on Wheels", "1234567893"}[g.pick(8)]
+	return []string{"rn", "ccm", "verbal", "x-1", "I50.22", "2025-03-01", "Meals on Wheels", "1234567893", "right_to_stop", "one_practitioner_per_month"}[g.pick(10)]
 }
 
 func (g gen) instant() any {
@@ -189,6 +189,10 @@ func TestFastDecodersMatchEncodingJSON(t *testing.T) {
 				first, last, ok := p.MonthRange(time.UTC)
 				f := p.Facts(rules.MustMonth("2025-03"), NewPractice(), nil)
 				f.TimeEntries = p.Entries()
+				deaths := 0
+				if p.more != nil {
+					deaths = len(p.more.deaths.v)
+				}
 				b, _ := json.Marshal(struct {
 					Change      Change
 					Range       []any
@@ -197,7 +201,7 @@ func TestFastDecodersMatchEncodingJSON(t *testing.T) {
 					Enrolled    bool
 					NPI, Birth  string
 					DeceasedLen int
-				}{ch, []any{first, last, ok}, f, p.Funnel(), p.Enrolled, p.BillingNPI, p.BirthDate.String(), len(p.deaths.v)})
+				}{ch, []any{first, last, ok}, f, p.Funnel(), p.Enrolled, p.BillingNPI, p.BirthDate.String(), deaths})
 				return string(b)
 			}
 			got, want := fold(true), fold(false)
@@ -249,5 +253,48 @@ func TestFastDecodersDecidePlainPayloads(t *testing.T) {
 		if !c.decide(eventlog.Record{Envelope: events.Envelope{Data: b}}) {
 			t.Errorf("%s: the fast decoder declined %s", c.typ, b)
 		}
+	}
+}
+
+// TestStringTokensMatchEncodingJSON: the scanner's own unescaping decodes a
+// string token as encoding/json does whenever it decides, and its check of
+// a skipped token agrees with json.Valid.
+func TestStringTokensMatchEncodingJSON(t *testing.T) {
+	tokens := []string{`""`, `"a"`, `"\u003c b \u0026 c\u003e"`, `"\"\\\/\b\f\n\r\t"`, `"é ✓ 😀 \u00e9\u2028"`,
+		`"\ud83d\ude00"`, `"\ud83d"`, `"\udc00x"`, `"\u12"`, `"\u12g4"`, `"\x"`, `"\'"`, "\"a\xffb\\n\"", "\"\xe2\x82\\n\"", `"\u0000"`, `"\uFFFF\uabcd"`}
+	rng := rand.New(rand.NewPCG(3, 5))
+	pieces := []string{"a", " ", "\\n", "\\u00e9", "\\u003C", "\\ud800", "\\\\", "\\/", "é", "\xff", "\\q", "\\u0", "\"x"}
+	for range 2000 {
+		var b []byte
+		for range rng.IntN(6) {
+			b = append(b, pieces[rng.IntN(len(pieces))]...)
+		}
+		tokens = append(tokens, `"`+string(b)+`"`)
+	}
+	decided := 0
+	for _, tok := range tokens {
+		s := scanner{b: []byte(tok)}
+		raw, _, ok := s.rawString()
+		if !ok || s.i != len(tok) {
+			continue // not one string token
+		}
+		if got, want := validString(raw), json.Valid(raw); got != want {
+			t.Errorf("validString(%s): got %v, want %v", raw, got, want)
+		}
+		var want string
+		wantErr := json.Unmarshal(raw, &want)
+		got, ok := unescape(nil, raw)
+		if ok && (wantErr != nil || string(got) != want) {
+			t.Errorf("unescape(%s): got %q, want %q (%v)", raw, got, want, wantErr)
+		}
+		if ok {
+			decided++
+		}
+	}
+	if got, ok := unescape(nil, []byte(`"\u003c 8.0 % \u0026 \"x\""`)); !ok || string(got) != `< 8.0 % & "x"` {
+		t.Errorf("unescape of the escapes json.Marshal writes: got %q, %v; want decided", got, ok)
+	}
+	if decided < 200 {
+		t.Errorf("unescape decided %d of %d tokens, want most of the valid ones", decided, len(tokens))
 	}
 }

@@ -50,6 +50,16 @@ var (
 	knownEncounter = fieldsOf[events.EncounterRecorded]()
 	knownCopy      = fieldsOf[events.CarePlanCopyProvided]()
 	knownPlan      = fieldsOf[events.CarePlanEstablished]()
+
+	knownStaff              = knownEntry.sub("staff")
+	knownProblems           = knownPlan.sub("problems")
+	knownGoals              = knownPlan.sub("goals")
+	knownInterventions      = knownPlan.sub("interventions")
+	knownResponsible        = knownInterventions.sub("responsible")
+	knownMedications        = knownPlan.sub("medications")
+	knownCommunityResources = knownPlan.sub("communityResources")
+	knownCoordination       = knownPlan.sub("coordination")
+	knownReviewSchedule     = knownPlan.sub("reviewSchedule")
 )
 
 func fieldsOf[T any]() fields { return fieldsOfType(reflect.TypeFor[T]()) }

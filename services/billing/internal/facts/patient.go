@@ -9,7 +9,6 @@ import (
 	"github.com/carelog/carelog/pkg/eventlog"
 	"github.com/carelog/carelog/services/billing/internal/readmodel"
 	"github.com/carelog/carelog/services/billing/rules"
-	"github.com/carelog/carelog/services/careplan/plan"
 )
 
 // Span is an interval [Start, End) of time whose calendar months an event
@@ -50,42 +49,63 @@ type Patient struct {
 	// LastSeq is the sequence of the last event applied.
 	LastSeq uint64
 
-	deaths     list[rules.Date]
 	conditions list[rules.Condition]
-	consents   []consent
-	plans      []*carePlan
-	complexity list[rules.ComplexityDecision]
 	encounters list[rules.Encounter]
-	claims     list[rules.ExternalClaim]
-
-	entries  []*entry // pointers: growing the list copies no entry
-	entryIdx map[string]int32
-	// buckets index entries by the UTC months their span touches (a zone is
-	// never more than a day from UTC), so a month's entries are found
-	// without scanning the whole history; wide holds entries spanning more
-	// than maxBuckets months.
-	buckets map[int32][]int32
-	wide    []int32
+	// consents are as the rules read them now (RevokedAt set by a
+	// revocation; more.revokedSeq says when).
+	consents list[rules.Consent]
+	// plans are the care plans as the rules read them now (append-only
+	// but for setPlan), planState what else the fold keeps of each (same
+	// index).
+	plans     []rules.CarePlan
+	planState []carePlan
+	// entries are the time entries in their current versions, in the order
+	// first recorded.
+	entries []entry
 
 	// The activity range: the first and last instant of any time entry
-	// (every version), encounter and complexity decision ever recorded, and
-	// the first and last explicit service month (external claims,
-	// complexity months). Months derives the months to evaluate from it.
+	// (every version), encounter and complexity decision ever recorded
+	// (with more's explicit service months). Months derives the months to
+	// evaluate from it.
 	actFirst, actLast time.Time
-	monFirst, monLast rules.Month
 
-	funnel funnel
+	more *more // what few patients have; nil until needed
+
+	// The enrolment funnel (Funnel): the consent status, and the consent
+	// revoked last and the plan copied first (index+1; 0: none).
+	status                 funnelStatus
+	lastRevoked, firstCopy int32
 }
 
-// dated is a fact with the sequence of the event that recorded it.
-type dated[T any] struct {
-	v   T
-	seq uint64
+// more holds the facts few patients have, so that the others do not carry
+// their empty lists.
+type more struct {
+	deaths     list[rules.Date]
+	complexity list[rules.ComplexityDecision]
+	claims     list[rules.ExternalClaim]
+	// The first and last explicit service month (external claims,
+	// complexity months) of the activity range.
+	monFirst, monLast rules.Month
+	// revokedSeq is the sequence of the latest revocation of each consent
+	// (same index; 0 or beyond its end: none).
+	revokedSeq []uint64
+	// older are the time entries' earlier versions (entry.prev).
+	older []entry
+	// index is the entries' index, from indexFrom entries on.
+	index *entryIndex
+}
+
+func (p *Patient) rare() *more {
+	if p.more == nil {
+		p.more = &more{}
+	}
+	return p.more
 }
 
 // list is an append-only list of facts with the sequences of the events
 // that recorded them, in log order (so sequences increase). Its elements are
-// never modified, so the facts of a month can share a prefix of it.
+// never modified in place (a consent's revocation copies the list first),
+// so the facts of a month can share a prefix of it.
 type list[T any] struct {
 	v   []T
 	seq []uint64
@@ -117,59 +137,23 @@ func (l *list[T]) last() (T, bool) {
 	return l.v[len(l.v)-1], true
 }
 
-type consent struct {
-	c          rules.Consent // RevokedAt is zero here; see revokedAt
-	seq        uint64
-	revokedAt  time.Time
-	revokedSeq uint64
-}
+// funnelStatus is the consent status of the funnel (readmodel.Patient).
+type funnelStatus uint8
 
-type carePlan struct {
-	established events.CarePlanEstablished
-	eventID     string
-	seq         uint64
-	cur         plan.Plan
-	missing     []string
-	revisions   []dated[revision] // kept to fold the plan as of a sequence
-	copies      list[rules.CarePlanCopy]
-	// view is the plan as the rules read it, kept current.
-	view rules.CarePlan
-}
+const (
+	statusNone funnelStatus = iota
+	statusGranted
+	statusDeclined
+	statusRevoked
+)
 
-type revision struct {
-	r       events.CarePlanRevised
-	eventID string
+func (s funnelStatus) String() string {
+	return [...]string{"none", "granted", "declined", "revoked"}[s]
 }
-
-type entry struct {
-	cur  rules.TimeEntry
-	seq  uint64
-	prev []dated[rules.TimeEntry] // earlier versions, oldest first
-	// The current version's span in Unix seconds and the UTC month its
-	// start is in (the first index bucket it is registered in).
-	lo, hi int64
-	bucket int32
-}
-
-func (en *entry) set(e rules.TimeEntry, seq uint64) {
-	en.cur, en.seq = e, seq
-	en.lo = e.StartedAt.Unix()
-	en.hi = en.lo + int64(max(e.Minutes, 0))*60
-	en.bucket = utcMonth(e.StartedAt)
-}
-
-// funnel holds the enrolment-funnel milestones (readmodel.Patient).
-type funnel struct {
-	status                           string
-	consentedAt, declinedAt, revoked *time.Time
-	carePlanAt, copyAt               *time.Time
-}
-
-const maxBuckets = 24
 
 // NewPatient returns the empty fold of patient id's stream.
 func NewPatient(id string) *Patient {
-	return &Patient{ID: id, funnel: funnel{status: "none"}}
+	return &Patient{ID: id}
 }
 
 // Apply folds one event of the patient's stream and reports what it may
@@ -187,12 +171,11 @@ func (p *Patient) apply(rec eventlog.Record) Change {
 	all := Change{Applied: true, All: true}
 	switch rec.Type {
 	case events.TypeTimeRecorded:
-		var e rules.TimeEntry
-		if !decodeTimeRecorded(rec, &e) {
+		en, ok := decodeTimeRecorded(rec)
+		if !ok {
 			return Change{}
 		}
-		e.EventID, e.RecordedAt = rec.ID, rec.RecordedAt
-		return p.recordEntry(e, rec.Sequence)
+		return p.recordEntry(en)
 	case events.TypeTimeCorrected:
 		var c events.TimeCorrected
 		if !decode(rec, &c) {
@@ -218,7 +201,7 @@ func (p *Patient) apply(rec eventlog.Record) Change {
 		}
 		c := rules.ExternalClaim{Code: e.Code, PractitionerNPI: e.PractitionerNPI, ServiceMonth: parseMonth(e.ServiceMonth),
 			DateOfService: parseDate(e.DateOfService), Status: e.Status, EventID: rec.ID}
-		p.claims.add(c, rec.Sequence)
+		p.rare().claims.add(c, rec.Sequence)
 		m := c.ServiceMonth
 		if m.IsZero() {
 			m = c.DateOfService.MonthOf()
@@ -230,23 +213,23 @@ func (p *Patient) apply(rec eventlog.Record) Change {
 		return Change{Applied: true, Month: m}
 	case events.TypePatientEnrolled:
 		var e events.PatientEnrolled
-		if !fast(rec, &e, fieldEnrolled) {
+		if !readEnrolled(rec, &e) {
 			return Change{}
 		}
 		p.Enrolled, p.EnrolledAt, p.EnrollEventID, p.EnrollSeq = true, rec.RecordedAt, rec.ID, rec.Sequence
 		p.BirthDate, p.BillingNPI = parseDate(e.BirthDate), e.BillingPractitionerNPI
 		if e.DeceasedDate != "" {
-			p.deaths.add(parseDate(e.DeceasedDate), rec.Sequence)
+			p.rare().deaths.add(parseDate(e.DeceasedDate), rec.Sequence)
 		}
 	case events.TypePatientDied:
 		var e events.PatientDied
 		if !decode(rec, &e) {
 			return Change{}
 		}
-		p.deaths.add(parseDate(e.DeceasedDate), rec.Sequence)
+		p.rare().deaths.add(parseDate(e.DeceasedDate), rec.Sequence)
 	case events.TypeConditionRecorded:
 		var e events.ConditionRecorded
-		if !fast(rec, &e, fieldCondition) {
+		if !readCondition(rec, &e) {
 			return Change{}
 		}
 		p.conditions.add(rules.Condition{
@@ -254,84 +237,40 @@ func (p *Patient) apply(rec eventlog.Record) Change {
 			SignificantRisk: e.SignificantRisk, OnsetDate: parseDate(e.OnsetDate), EventID: rec.ID}, rec.Sequence)
 	case events.TypeConsentGranted, events.TypeConsentDeclined:
 		var e events.ConsentGranted // consent.declined has the same fields
-		if rec.Type == events.TypeConsentDeclined {
-			var d events.ConsentDeclined
-			if !fast(rec, &d, func(s *scanner, key []byte, v *events.ConsentDeclined) bool {
-				return fieldConsent(s, key, (*events.ConsentGranted)(v))
-			}) {
-				return Change{}
-			}
-			e = events.ConsentGranted(d)
-		} else if !fast(rec, &e, fieldConsent) {
+		if !readConsent(rec, &e) {
 			return Change{}
 		}
-		decision := rules.DecisionAccepted
+		decision, status := rules.DecisionAccepted, statusGranted
 		if rec.Type == events.TypeConsentDeclined {
-			decision = rules.DecisionDeclined
+			decision, status = rules.DecisionDeclined, statusDeclined
 		}
-		p.consents = append(p.consents, consent{c: rules.Consent{
+		p.consents.add(rules.Consent{
 			ID: e.ID, Program: rules.Program(e.Program), PractitionerNPI: e.PractitionerNPI, Method: e.Method,
 			Decision: decision, ObtainedAt: e.ObtainedAt, ObtainedBy: e.ObtainedBy, Disclosures: e.Disclosures,
-			EventID: rec.ID}, seq: rec.Sequence})
-		p.funnelConsent(decision, e.ObtainedAt)
+			EventID: rec.ID}, rec.Sequence)
+		p.status = status
 	case events.TypeConsentRevoked:
 		var e events.ConsentRevoked
 		if !decode(rec, &e) {
 			return Change{}
 		}
-		for i := len(p.consents) - 1; i >= 0; i-- {
-			c := &p.consents[i]
-			if c.c.ID == e.ConsentID && c.c.Decision != rules.DecisionDeclined {
-				c.revokedAt, c.revokedSeq = e.RevokedAt, rec.Sequence
-				at := e.RevokedAt
-				p.funnel.status, p.funnel.revoked = "revoked", &at
-				return all
-			}
+		if !p.revokeConsent(e.ConsentID, e.RevokedAt, rec.Sequence) {
+			return Change{} // revokes nothing known
 		}
-		return Change{} // revokes nothing known
 	case events.TypeCarePlanEstablished:
 		var e events.CarePlanEstablished
-		if !fast(rec, &e, fieldPlan) {
+		if !readPlan(rec, &e) || !p.establishPlan(&e, rec.ID, rec.Sequence) {
 			return Change{}
-		}
-		if slices.ContainsFunc(p.plans, func(cp *carePlan) bool { return cp.established.ID == e.ID }) {
-			return Change{} // a plan is established once
-		}
-		cur := plan.Established(e, rec.ID)
-		cp := &carePlan{established: e, eventID: rec.ID, seq: rec.Sequence, cur: cur, missing: cur.Missing()}
-		cp.refresh()
-		p.plans = append(p.plans, cp)
-		if p.funnel.carePlanAt == nil {
-			at := e.EstablishedAt
-			p.funnel.carePlanAt = &at
 		}
 	case events.TypeCarePlanRevised:
 		var e events.CarePlanRevised
-		if !decode(rec, &e) {
+		if !decode(rec, &e) || !p.revisePlan(&e, rec.ID, rec.Sequence) {
 			return Change{}
 		}
-		cp := p.plan(e.PlanID)
-		if cp == nil {
-			return Change{}
-		}
-		cp.cur = cp.cur.Revise(e, rec.ID)
-		cp.missing = cp.cur.Missing()
-		cp.revisions = append(cp.revisions, dated[revision]{revision{e, rec.ID}, rec.Sequence})
-		cp.refresh()
 	case events.TypeCarePlanCopyProvided:
 		var e events.CarePlanCopyProvided
-		if !fast(rec, &e, fieldCopy) {
+		if !readCopy(rec, &e) || !p.copyPlan(&e, rec.ID, rec.Sequence) {
 			return Change{}
-		}
-		cp := p.plan(e.PlanID)
-		if cp == nil {
-			return Change{}
-		}
-		cp.copies.add(rules.CarePlanCopy{ProvidedAt: e.ProvidedAt, To: e.To, Method: e.Method, EventID: rec.ID}, rec.Sequence)
-		cp.refresh()
-		if p.funnel.copyAt == nil {
-			at := e.ProvidedAt
-			p.funnel.copyAt = &at
 		}
 	case events.TypeComplexityRecorded:
 		var e events.ComplexityRecorded
@@ -339,7 +278,7 @@ func (p *Patient) apply(rec eventlog.Record) Change {
 			return Change{}
 		}
 		d := rules.ComplexityDecision{Month: parseMonth(e.Month), Level: e.Level, PractitionerNPI: e.PractitionerNPI, DecidedAt: e.DecidedAt, EventID: rec.ID}
-		p.complexity.add(d, rec.Sequence)
+		p.rare().complexity.add(d, rec.Sequence)
 		if !d.Month.IsZero() {
 			p.touchMonth(d.Month)
 		} else {
@@ -347,7 +286,7 @@ func (p *Patient) apply(rec eventlog.Record) Change {
 		}
 	case events.TypeEncounterRecorded:
 		var e events.EncounterRecorded
-		if !fast(rec, &e, fieldEncounter) {
+		if !readEncounter(rec, &e) {
 			return Change{}
 		}
 		en := rules.Encounter{ID: e.ID, Kind: e.Kind, Code: e.Code, PractitionerNPI: e.PractitionerNPI, Start: e.Start,
@@ -360,109 +299,24 @@ func (p *Patient) apply(rec eventlog.Record) Change {
 	return all
 }
 
-func (p *Patient) plan(id string) *carePlan {
-	for _, cp := range p.plans {
-		if cp.established.ID == id {
-			return cp
+// revokeConsent records the revocation of the latest consent id that was
+// not declined, and reports whether there was one. The views are copied
+// first: Facts handed out the current ones, which never change.
+func (p *Patient) revokeConsent(id string, at time.Time, seq uint64) bool {
+	for i := len(p.consents.v) - 1; i >= 0; i-- {
+		if c := &p.consents.v[i]; c.ID == id && c.Decision != rules.DecisionDeclined {
+			p.consents.v = slices.Clone(p.consents.v)
+			p.consents.v[i].RevokedAt = at
+			m := p.rare()
+			if len(m.revokedSeq) <= i {
+				m.revokedSeq = append(m.revokedSeq, make([]uint64, i+1-len(m.revokedSeq))...)
+			}
+			m.revokedSeq[i] = seq
+			p.status, p.lastRevoked = statusRevoked, int32(i)+1
+			return true
 		}
 	}
-	return nil
-}
-
-func (p *Patient) funnelConsent(decision string, at time.Time) {
-	f := &p.funnel
-	if decision == rules.DecisionDeclined {
-		f.status = "declined"
-		if f.declinedAt == nil {
-			f.declinedAt = &at
-		}
-		return
-	}
-	f.status = "granted"
-	if f.consentedAt == nil {
-		f.consentedAt = &at
-	}
-}
-
-// ---- time entries ----------------------------------------------------------
-
-func entrySpan(e *rules.TimeEntry) Span {
-	return Span{e.StartedAt, e.StartedAt.Add(time.Duration(max(e.Minutes, 0)) * time.Minute)}
-}
-
-func (p *Patient) recordEntry(e rules.TimeEntry, seq uint64) Change {
-	idx := int32(len(p.entries))
-	en := &entry{}
-	en.set(e, seq)
-	p.entries = append(p.entries, en)
-	if p.entryIdx == nil {
-		p.entryIdx, p.buckets = map[string]int32{}, map[int32][]int32{}
-	}
-	// A second recording of an id stays a separate entry (the engine
-	// reports it as a duplicate_entry); corrections and voids address the
-	// first.
-	if _, dup := p.entryIdx[e.ID]; !dup {
-		p.entryIdx[e.ID] = idx
-	}
-	sp := entrySpan(&e)
-	p.register(idx, sp)
-	p.touch(sp)
-	return Change{Applied: true, Spans: [2]Span{sp}, NSpans: 1}
-}
-
-func (p *Patient) correctEntry(e rules.TimeEntry, seq uint64) Change {
-	i, ok := p.entryIdx[e.ID]
-	if !ok {
-		return p.recordEntry(e, seq) // a correction of an entry never recorded here
-	}
-	en := p.entries[i]
-	old := entrySpan(&en.cur)
-	if en.cur.Voided {
-		return Change{Applied: true, Spans: [2]Span{old}, NSpans: 1} // a void is final
-	}
-	e.RecordedAt = en.cur.RecordedAt
-	e.CorrectedFrom = en.cur.EventID
-	en.prev = append(en.prev, dated[rules.TimeEntry]{en.cur, en.seq})
-	en.set(e, seq)
-	sp := entrySpan(&e)
-	p.register(i, sp)
-	p.touch(sp)
-	return Change{Applied: true, Spans: [2]Span{old, sp}, NSpans: 2}
-}
-
-func (p *Patient) voidEntry(id, eventID string, seq uint64) Change {
-	i, ok := p.entryIdx[id]
-	if !ok {
-		return Change{}
-	}
-	en := p.entries[i]
-	en.prev = append(en.prev, dated[rules.TimeEntry]{en.cur, en.seq})
-	en.cur.Voided = true
-	en.cur.EventID = eventID
-	en.seq = seq
-	return Change{Applied: true, Spans: [2]Span{entrySpan(&en.cur)}, NSpans: 1}
-}
-
-// utcMonth is the index of t's UTC calendar month.
-func utcMonth(t time.Time) int32 {
-	y, m, _ := t.UTC().Date()
-	return int32(y*12 + int(m) - 1)
-}
-
-// register indexes entry idx under the UTC months of sp (once per month).
-func (p *Patient) register(idx int32, sp Span) {
-	first, last := utcMonth(sp.Start), utcMonth(sp.End)
-	if last-first > maxBuckets {
-		if !slices.Contains(p.wide, idx) {
-			p.wide = append(p.wide, idx)
-		}
-		return
-	}
-	for b := first; b <= last; b++ {
-		if l := p.buckets[b]; !slices.Contains(l, idx) {
-			p.buckets[b] = append(l, idx)
-		}
-	}
+	return false
 }
 
 // ---- months ----------------------------------------------------------------
@@ -481,11 +335,12 @@ func (p *Patient) touch(sp Span) {
 }
 
 func (p *Patient) touchMonth(m rules.Month) {
-	if p.monFirst.IsZero() || m.Before(p.monFirst) {
-		p.monFirst = m
+	r := p.rare()
+	if r.monFirst.IsZero() || m.Before(r.monFirst) {
+		r.monFirst = m
 	}
-	if p.monLast.IsZero() || p.monLast.Before(m) {
-		p.monLast = m
+	if r.monLast.IsZero() || r.monLast.Before(m) {
+		r.monLast = m
 	}
 }
 
@@ -511,12 +366,12 @@ func (p *Patient) MonthRange(loc *time.Location) (first, last rules.Month, ok bo
 		last = rules.DateOf(end, loc).MonthOf()
 		ok = true
 	}
-	if !p.monFirst.IsZero() {
-		if !ok || p.monFirst.Before(first) {
-			first = p.monFirst
+	if r := p.more; r != nil && !r.monFirst.IsZero() {
+		if !ok || r.monFirst.Before(first) {
+			first = r.monFirst
 		}
-		if !ok || last.Before(p.monLast) {
-			last = p.monLast
+		if !ok || last.Before(r.monLast) {
+			last = r.monLast
 		}
 		ok = true
 	}
@@ -579,129 +434,43 @@ func (p *Patient) FactsThrough(m rules.Month, pr Practice, billed *rules.BilledM
 		Patient:             rules.Patient{ID: p.ID, BirthDate: p.BirthDate, EventID: p.EnrollEventID},
 		BillingPractitioner: rules.Practitioner{NPI: p.BillingNPI, Kind: pr.Kind(p.BillingNPI)},
 		Conditions:          p.conditions.through(through),
-		Consents:            make([]rules.Consent, 0, len(p.consents)),
-		CarePlans:           make([]rules.CarePlan, 0, len(p.plans)),
-		Complexity:          p.complexity.through(through),
+		Consents:            p.consentsThrough(through),
+		CarePlans:           p.plansThrough(through),
 		Encounters:          p.encounters.through(through),
-		ExternalClaims:      p.claims.through(through),
+		TimeEntries:         p.monthEntries(m, loc, through),
 		Billed:              billed,
 	}
-	if deaths := p.deaths.through(through); len(deaths) > 0 {
-		f.Patient.DeceasedDate = deaths[len(deaths)-1]
-	}
-	for _, c := range p.consents {
-		if through != 0 && c.seq > through {
-			continue
+	if r := p.more; r != nil {
+		if deaths := r.deaths.through(through); len(deaths) > 0 {
+			f.Patient.DeceasedDate = deaths[len(deaths)-1]
 		}
-		v := c.c
-		if !c.revokedAt.IsZero() && (through == 0 || c.revokedSeq <= through) {
-			v.RevokedAt = c.revokedAt
-		}
-		f.Consents = append(f.Consents, v)
+		f.Complexity, f.ExternalClaims = r.complexity.through(through), r.claims.through(through)
 	}
-	for _, cp := range p.plans {
-		if through == 0 || cp.seq <= through {
-			f.CarePlans = append(f.CarePlans, cp.facts(through))
-		}
-	}
-	f.TimeEntries = p.monthEntries(m, loc, through)
 	return f
 }
 
-// refresh recomputes the plan as the rules read it.
-func (cp *carePlan) refresh() {
-	cur := cp.cur
-	cp.view = rules.CarePlan{
-		ID: cur.ID, Kind: cur.Kind, EstablishedAt: cur.EstablishedAt, AuthorNPI: cur.AuthorNPI, Electronic: cur.Electronic,
-		MissingElements: cp.missing, Copies: cp.copies.through(0), EventID: cp.eventID,
+// consentsThrough returns the consents as of sequence through (0: now),
+// a revocation recorded after through left out; the current views
+// themselves when nothing changed since.
+func (p *Patient) consentsThrough(through uint64) []rules.Consent {
+	views := p.consents.through(through)
+	if len(views) == 0 {
+		return []rules.Consent{}
 	}
-}
-
-// facts is the plan as the rules read it, as of sequence through (0: now).
-func (cp *carePlan) facts(through uint64) rules.CarePlan {
-	if through == 0 {
-		return cp.view
+	if through == 0 || p.more == nil {
+		return views
 	}
-	cur, missing := cp.cur, cp.missing
-	if n := len(cp.revisions); n > 0 && cp.revisions[n-1].seq > through {
-		cur = plan.Established(cp.established, cp.eventID)
-		for _, r := range cp.revisions {
-			if r.seq <= through {
-				cur = cur.Revise(r.v.r, r.v.eventID)
+	var out []rules.Consent
+	for i, seq := range p.more.revokedSeq[:min(len(views), len(p.more.revokedSeq))] {
+		if seq > through {
+			if out == nil {
+				out = slices.Clone(views)
 			}
-		}
-		missing = cur.Missing()
-	}
-	return rules.CarePlan{
-		ID: cur.ID, Kind: cur.Kind, EstablishedAt: cur.EstablishedAt, AuthorNPI: cur.AuthorNPI, Electronic: cur.Electronic,
-		MissingElements: missing, Copies: cp.copies.through(through), EventID: cp.eventID,
-	}
-}
-
-// monthEntries returns the entries that may touch month m in loc (the
-// engine ignores those wholly outside it), in log order.
-func (p *Patient) monthEntries(m rules.Month, loc *time.Location, through uint64) []rules.TimeEntry {
-	if len(p.entries) == 0 {
-		return []rules.TimeEntry{}
-	}
-	// An hour of slack on each side: the engine decides to the minute.
-	start, end := m.Start(loc), m.End(loc)
-	lo, hi := start.Unix()-3600, end.Unix()+3600
-	if through != 0 {
-		out := []rules.TimeEntry{}
-		for _, en := range p.entries {
-			if e, ok := en.at(through); ok {
-				if s := e.StartedAt.Unix(); s < hi && s+int64(max(e.Minutes, 0))*60 > lo {
-					out = append(out, e)
-				}
-			}
-		}
-		return out
-	}
-	var buf [32]int32
-	idxs := buf[:0]
-	first, last := utcMonth(start.Add(-time.Hour)), utcMonth(end.Add(time.Hour))
-	for b := first; b <= last; b++ {
-		for _, i := range p.buckets[b] {
-			en := p.entries[i]
-			// An entry registered in several scanned months is taken from
-			// the first of them that its current version touches.
-			if max(en.bucket, first) == b && en.lo < hi && en.hi > lo {
-				idxs = append(idxs, i)
-			}
+			out[i].RevokedAt = time.Time{}
 		}
 	}
-	for _, i := range p.wide {
-		if en := p.entries[i]; en.lo < hi && en.hi > lo && !slices.Contains(idxs, i) {
-			idxs = append(idxs, i)
-		}
-	}
-	slices.Sort(idxs)
-	out := make([]rules.TimeEntry, len(idxs))
-	for k, i := range idxs {
-		out[k] = p.entries[i].cur
-	}
-	return out
-}
-
-// at returns the entry's version as of sequence through.
-func (en *entry) at(through uint64) (rules.TimeEntry, bool) {
-	if en.seq <= through {
-		return en.cur, true
-	}
-	for i := len(en.prev) - 1; i >= 0; i-- {
-		if en.prev[i].seq <= through {
-			return en.prev[i].v, true
-		}
-	}
-	return rules.TimeEntry{}, false
-}
-
-// Entries returns every time entry in its current version, in log order.
-func (p *Patient) Entries() []rules.TimeEntry {
-	out := make([]rules.TimeEntry, len(p.entries))
-	for i := range p.entries {
-		out[i] = p.entries[i].cur
+	if out == nil {
+		return views
 	}
 	return out
 }
@@ -716,32 +485,41 @@ func (p *Patient) Entries() []rules.TimeEntry {
 // qualify for CCM (≥ 12 months, significant risk; one per ICD-10 category,
 // as the rules count them, ccm-rules §1.1).
 func (p *Patient) Funnel() readmodel.Patient {
-	f := p.funnel
 	row := readmodel.Patient{
 		PatientID:              p.ID,
 		EnrolledAt:             p.EnrolledAt,
 		BillingPractitionerNPI: p.BillingNPI,
 		QualifyingConditions:   p.qualifying(),
-		ConsentStatus:          f.status,
-		ConsentedAt:            clone(f.consentedAt),
-		DeclinedAt:             clone(f.declinedAt),
-		RevokedAt:              clone(f.revoked),
-		CarePlanAt:             clone(f.carePlanAt),
-		CopyProvidedAt:         clone(f.copyAt),
+		ConsentStatus:          p.status.String(),
 	}
-	if d, ok := p.deaths.last(); ok && !d.IsZero() {
-		row.DeceasedDate = d.String()
+	for i := range p.consents.v {
+		c := &p.consents.v[i]
+		if c.Decision == rules.DecisionDeclined {
+			if row.DeclinedAt == nil {
+				row.DeclinedAt = instant(c.ObtainedAt)
+			}
+		} else if row.ConsentedAt == nil {
+			row.ConsentedAt = instant(c.ObtainedAt)
+		}
+	}
+	if p.lastRevoked != 0 {
+		row.RevokedAt = instant(p.consents.v[p.lastRevoked-1].RevokedAt)
+	}
+	if len(p.plans) > 0 {
+		row.CarePlanAt = instant(p.plans[0].EstablishedAt)
+	}
+	if p.firstCopy != 0 {
+		row.CopyProvidedAt = instant(p.planState[p.firstCopy-1].copies.v[0].ProvidedAt)
+	}
+	if p.more != nil {
+		if d, ok := p.more.deaths.last(); ok && !d.IsZero() {
+			row.DeceasedDate = d.String()
+		}
 	}
 	return row
 }
 
-func clone(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := *t
-	return &v
-}
+func instant(t time.Time) *time.Time { return &t }
 
 func (p *Patient) qualifying() int {
 	var cats []string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,7 +38,7 @@ func BenchmarkRebuild(b *testing.B) {
 		}
 		defer nc.Close()
 		b.ResetTimer()
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), testenv.CPUTime()
 		for range b.N {
 			n, err := replay(nc)
 			if err != nil {
@@ -52,7 +51,7 @@ func BenchmarkRebuild(b *testing.B) {
 		b.ReportMetric(float64(b.N*rebuildEvents)/time.Since(start).Seconds(), "events/s")
 		// CPU time per event of the whole process (server included): a
 		// measure that holds on a machine shared with other work.
-		b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*rebuildEvents), "cpu-ns/event")
+		b.ReportMetric(float64((testenv.CPUTime()-cpu0).Nanoseconds())/float64(b.N*rebuildEvents), "cpu-ns/event")
 	}
 	b.Run("impl=carelog", func(b *testing.B) {
 		run(b, func(nc *nats.Conn) (int, error) {
@@ -138,15 +137,6 @@ func (w benchWriter) enroll(id string) error {
 
 // rebuildLog is the benchmark log, populated on first use.
 var rebuildLog = &testenv.BenchLog{Name: "billing-projection-rebuild", Populate: populate}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()

@@ -112,6 +112,7 @@ type Projection struct {
 	firstBilled      map[string]string // funnel rows read back on resume
 	allRestored      bool              // every patient of the store is folded
 	committing       chan error        // the commit in flight (flush)
+	last             *patient          // the patient patientFor returned last
 
 	// pipe feeds the fold goroutine (Runner goroutine side).
 	pipe *pipeline
@@ -123,7 +124,9 @@ type patient struct {
 	// allSeq is the sequence of the patient's last event that changed
 	// every month.
 	allSeq uint64
-	months map[rules.Month]*month
+	// months: the state of each month met, in no order (a patient has few:
+	// a slice costs less memory and collector work than a map).
+	months []*month
 
 	queued      bool
 	dirtyAll    bool
@@ -145,6 +148,7 @@ type patient struct {
 
 // month is the projection's state of one patient-month.
 type month struct {
+	m       rules.Month
 	seq     uint64 // the last event that touched this month specifically
 	billed  *billed
 	checked bool // the store was consulted for the billed state
@@ -186,6 +190,7 @@ func (p *Projection) reset() {
 	p.mu.Unlock()
 	p.applied, p.flushed, p.pending = 0, 0, 0
 	p.dirty, p.allDirty, p.batches, p.firstBilled, p.allRestored = nil, false, nil, nil, false
+	p.last = nil
 }
 
 // Name implements pkg/projection.Projection.
@@ -294,7 +299,13 @@ func (p *Projection) applyPatient(ctx context.Context, id string, rec eventlog.R
 // patientFor returns patient id's state, creating it — and after a restart
 // rebuilding it from the log's events before seq — on a cache miss.
 func (p *Projection) patientFor(ctx context.Context, id string, seq uint64) (*patient, error) {
+	// A patient's events often come in runs (an onboarding, a day's
+	// entries): the last patient met saves most map lookups.
+	if ps := p.last; ps != nil && ps.f.ID == id {
+		return ps, nil
+	}
 	if ps := p.patients[id]; ps != nil { // only this goroutine writes the map
+		p.last = ps
 		return ps, nil
 	}
 	ps := newPatient(id)
@@ -320,20 +331,32 @@ func (p *Projection) patientFor(ctx context.Context, id string, seq uint64) (*pa
 	p.mu.Lock()
 	p.patients[id] = ps
 	p.mu.Unlock()
+	p.last = ps
 	return ps, nil
 }
 
 func newPatient(id string) *patient {
-	return &patient{f: facts.NewPatient(id), months: map[rules.Month]*month{}}
+	return &patient{f: facts.NewPatient(id)}
 }
 
+// month returns the state of month m, creating it.
 func (ps *patient) month(m rules.Month) *month {
-	ms := ps.months[m]
-	if ms == nil {
-		ms = &month{}
-		ps.months[m] = ms
+	if ms := ps.monthState(m); ms != nil {
+		return ms
 	}
+	ms := &month{m: m}
+	ps.months = append(ps.months, ms)
 	return ms
+}
+
+// monthState returns the state of month m, nil if never met.
+func (ps *patient) monthState(m rules.Month) *month {
+	for _, ms := range ps.months {
+		if ms.m == m {
+			return ms
+		}
+	}
+	return nil
 }
 
 // mark records what ch changed (the sequences behind AsOfSequence) and,
@@ -508,7 +531,7 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 	rows := make([]readmodel.PatientMonth, len(jobs))
 	totals := make([][]readmodel.MinuteTotal, len(jobs))
 	parallel(len(jobs), p.cfg.Workers, func(i int) {
-		rows[i], totals[i] = evaluate(jobs[i].ps, jobs[i].m, practice)
+		totals[i] = evaluate(&rows[i], jobs[i].ps, jobs[i].m, practice)
 	})
 
 	ntotals := 0
@@ -640,7 +663,7 @@ func (p *Projection) jobs(ctx context.Context, loc *time.Location) ([]job, error
 // restart from its stored row.
 func (p *Projection) readBackBilled(ctx context.Context, ps *patient, m rules.Month) error {
 	p.mu.RLock()
-	ms := ps.months[m]
+	ms := ps.monthState(m)
 	checked := ms != nil && ms.checked
 	p.mu.RUnlock()
 	if checked {
@@ -673,12 +696,13 @@ func (p *Projection) readBackBilled(ctx context.Context, ps *patient, m rules.Mo
 	return nil
 }
 
-// evaluate evaluates one patient-month of the fold (no lock: at a flush no
-// Apply runs, and readers only read).
-func evaluate(ps *patient, m rules.Month, practice facts.Practice) (readmodel.PatientMonth, []readmodel.MinuteTotal) {
+// evaluate evaluates one patient-month of the fold into row, and returns its
+// minute totals (no lock: at a flush no Apply runs, and readers only read).
+// It writes the row in place: an evaluation is a large value.
+func evaluate(row *readmodel.PatientMonth, ps *patient, m rules.Month, practice facts.Practice) []readmodel.MinuteTotal {
 	var b *billed
 	var seq uint64
-	if ms := ps.months[m]; ms != nil {
+	if ms := ps.monthState(m); ms != nil {
 		b, seq = ms.billed, ms.seq
 	}
 	var bm *rules.BilledMonth
@@ -686,18 +710,15 @@ func evaluate(ps *patient, m rules.Month, practice facts.Practice) (readmodel.Pa
 		bm = &rules.BilledMonth{BatchID: b.batchID, ClosedAt: b.closedAt, Lines: b.lines}
 	}
 	f := ps.f.Facts(m, practice, bm)
-	ev := rules.Evaluate(f)
-	row := readmodel.PatientMonth{
-		PatientID: ps.f.ID, Month: m.String(), Evaluation: ev,
-		AsOfSequence: max(ps.allSeq, seq, practice.Seq),
-	}
+	row.PatientID, row.Month, row.AsOfSequence = ps.f.ID, m.String(), max(ps.allSeq, seq, practice.Seq)
+	row.Evaluation = rules.Evaluate(f)
 	if b != nil {
 		row.BatchID = b.batchID
 		be := b.evaluation
 		row.BilledEvaluation = &be
 		row.AsOfSequence = max(row.AsOfSequence, b.seq)
 	}
-	return row, MinuteTotals(f, ev)
+	return MinuteTotals(f, row.Evaluation)
 }
 
 // Evaluate returns the evaluation of a patient-month that has no stored row,
@@ -718,7 +739,7 @@ func (p *Projection) Evaluate(ctx context.Context, patientID string, m rules.Mon
 	practice := p.practice
 	var b *billed
 	var seq uint64
-	if ms := ps.months[m]; ms != nil {
+	if ms := ps.monthState(m); ms != nil {
 		b, seq = ms.billed, ms.seq
 	}
 	var bm *rules.BilledMonth
@@ -793,7 +814,7 @@ func (p *Projection) Unevaluated(ctx context.Context, m rules.Month, have map[st
 		}
 		var b *billed
 		var seq uint64
-		if ms := ps.months[m]; ms != nil {
+		if ms := ps.monthState(m); ms != nil {
 			b, seq = ms.billed, ms.seq
 		}
 		var bm *rules.BilledMonth

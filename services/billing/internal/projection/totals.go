@@ -34,50 +34,51 @@ func MinuteTotals(f rules.Facts, ev rules.Evaluation) []readmodel.MinuteTotal {
 		loc = time.UTC
 	}
 	start, end := f.Month.Start(loc), f.Month.End(loc)
-	excluded := map[string]int{}
-	for _, x := range ev.Excluded {
-		excluded[x.EntryID] += x.Minutes
-	}
-	type key struct {
-		program rules.Program
-		role    rules.Role
-	}
-	sums := map[key]*readmodel.MinuteTotal{}
-	seen := map[string]bool{}
+	entryStart := f.Policy.MonthBoundary == rules.EntryStart
+	month := ""
+	// A month holds few entries: linear scans over small slices cost less
+	// than maps here (this runs for every patient-month of a rebuild).
+	var out []readmodel.MinuteTotal
 	for i := range f.TimeEntries {
 		e := &f.TimeEntries[i]
 		if e.Voided {
 			continue
 		}
-		logged := monthMinutes(e, start, end, f.Policy.MonthBoundary == rules.EntryStart)
+		logged := monthMinutes(e, start, end, entryStart)
 		counted := 0
-		if !seen[e.ID] {
+		if !slices.ContainsFunc(f.TimeEntries[:i], func(o rules.TimeEntry) bool { return o.ID == e.ID && !o.Voided }) {
 			// The first entry of an id carries the id's counted minutes
 			// (a duplicate of it is wholly excluded).
-			seen[e.ID] = true
 			total := 0
 			for j := range f.TimeEntries {
 				if o := &f.TimeEntries[j]; o.ID == e.ID {
 					total += max(o.Minutes, 0)
 				}
 			}
-			counted = max(total-excluded[e.ID], 0)
+			for _, x := range ev.Excluded {
+				if x.EntryID == e.ID {
+					total -= x.Minutes
+				}
+			}
+			counted = max(total, 0)
 		}
 		if logged == 0 && counted == 0 {
 			continue
 		}
-		k := key{programOf(e.Programs, ev.Program), e.Staff.Role}
-		t := sums[k]
-		if t == nil {
-			t = &readmodel.MinuteTotal{PatientID: f.PatientID, Month: f.Month.String(), Program: string(k.program), Role: string(k.role)}
-			sums[k] = t
+		program, role := string(programOf(e.Programs, ev.Program)), string(e.Staff.Role)
+		k := slices.IndexFunc(out, func(t readmodel.MinuteTotal) bool { return t.Program == program && t.Role == role })
+		if k < 0 {
+			if month == "" {
+				month = f.Month.String()
+			}
+			out = append(out, readmodel.MinuteTotal{PatientID: f.PatientID, Month: month, Program: program, Role: role})
+			k = len(out) - 1
 		}
-		t.Minutes += logged
-		t.Counted += counted
+		out[k].Minutes += logged
+		out[k].Counted += counted
 	}
-	out := make([]readmodel.MinuteTotal, 0, len(sums))
-	for _, t := range sums {
-		out = append(out, *t)
+	if out == nil {
+		return []readmodel.MinuteTotal{}
 	}
 	slices.SortFunc(out, func(a, b readmodel.MinuteTotal) int {
 		return cmp.Or(cmp.Compare(a.Program, b.Program), cmp.Compare(a.Role, b.Role))
