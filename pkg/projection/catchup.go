@@ -14,25 +14,25 @@ import (
 // in-memory read model at start, `carelog projections rebuild`) allocates
 // fast while its read model's live heap keeps growing. With the default
 // GOGC=100 the collector marks that whole growing heap again each time
-// allocation has doubled it; in the billing rebuild benchmark (1,000,000
-// events, a live heap near 1 GB at the end) marking took as much CPU as
-// the fold and throughput rose by about 40 % with the collector's target
-// at 400 % (medians of 3, 2 cores). Once the fold itself was made lean
-// (live heap ~0.5 GB) 800 % gained another ~15 % over 400 % (one full
-// marking of the read model fewer) at a peak RSS of ~2.4 GB, while 1600 %
-// gained nothing (the extra fresh memory costs page faults). So while any Runner of the process
-// catches up on at least catchUpMinEvents events, the process runs with
-// a GC percent of CatchUpGCPercent, bounded by a soft memory limit of
-// three quarters of the machine's (or its cgroup's) memory; when the last
-// such Runner reaches the end of the log the previous settings come back
-// and the heap returns to its usual size.
+// allocation has doubled it. A higher target marks less often but lets the
+// heap grow further past the live data, and every page of heap the process
+// touches for the first time is a page fault, which on virtual machines
+// costs ~10 µs (the billing rebuild benchmark, 1,000,000 events and a live
+// heap of ~0.5 GB at the end, faulted ~470k pages at 800 % against ~265k at
+// 200 %). Measured there on 2 cores, in fresh processes (paired runs),
+// 200 % replays 6–13 % faster than 800 % and ~10 % faster than 100 %, at a
+// peak RSS of ~1 GB instead of ~1.8 GB. So while any Runner of the process
+// catches up on at least catchUpMinEvents events, the process runs with a
+// GC percent of CatchUpGCPercent, bounded by a soft memory limit of three
+// quarters of the machine's (or its cgroup's) memory; when the last such
+// Runner reaches the end of the log the previous settings come back.
 //
 // Operators keep the last word: with GOGC or GOMEMLIMIT in the environment
 // nothing is changed, and when the memory available cannot be read the
 // policy stays off rather than let the heap grow unbounded.
 
 // CatchUpGCPercent is the GC percent while catching up.
-const CatchUpGCPercent = 800
+const CatchUpGCPercent = 200
 
 // catchUpMinEvents is the backlog from which a Runner raises it (a
 // variable for the tests).

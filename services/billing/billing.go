@@ -43,8 +43,9 @@ type Config struct {
 	// memory.
 	PostgresURL string
 	// FlushEvery is how many events the projection buffers before it
-	// commits on its own while catching up (default 100,000); it always
-	// commits when it reaches the end of the log.
+	// commits on its own while catching up (default 100,000 into
+	// PostgreSQL, none into memory: see internal/projection.Config); it
+	// always commits when it reaches the end of the log.
 	FlushEvery int
 	// EvaluationWorkers is how many goroutines evaluate patient-months
 	// (default GOMAXPROCS).

@@ -643,12 +643,12 @@ func (l *Log) consume(ctx context.Context, subjects []string, from, end uint64) 
 				yield(eventlog.Record{}, errs.Wrap("eventlog.Read", errs.Unavailable, err))
 				return
 			}
-			meta, err := m.Metadata()
+			seq, err := streamSequence(m.Reply())
 			if err != nil {
 				yield(eventlog.Record{}, errs.Wrap("eventlog.Read", errs.Internal, err))
 				return
 			}
-			rec, err := l.decode(meta.Sequence.Stream, m.Data())
+			rec, err := l.decode(seq, m.Data())
 			if err != nil {
 				yield(eventlog.Record{}, &errs.Error{Op: "eventlog.Read", Kind: errs.Internal, Err: err})
 				return
@@ -662,11 +662,41 @@ func (l *Log) consume(ctx context.Context, subjects []string, from, end uint64) 
 			if !yield(rec, nil) {
 				return
 			}
-			if end != 0 && meta.Sequence.Stream >= end {
+			if end != 0 && seq >= end {
 				return
 			}
 		}
 	}
+}
+
+// streamSequence is the stream sequence of a message a consumer delivered,
+// read from its reply subject as jetstream.Msg.Metadata reads it, without
+// the rest of the metadata (a replay reads every event's):
+//
+//	v1: $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>
+//	v2: $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>[.<token>...]
+func streamSequence(reply string) (uint64, error) {
+	const prefix = "$JS.ACK."
+	tokens := strings.Count(reply, ".") + 1
+	pos := 7 // v2
+	switch {
+	case !strings.HasPrefix(reply, prefix):
+		return 0, fmt.Errorf("jetstream: reply subject %q is not a $JS.ACK subject", reply)
+	case tokens == 9:
+		pos = 5
+	case tokens < 11:
+		return 0, fmt.Errorf("jetstream: reply subject %q has %d tokens, want 9 or at least 11", reply, tokens)
+	}
+	rest := reply
+	for range pos {
+		_, rest, _ = strings.Cut(rest, ".")
+	}
+	tok, _, _ := strings.Cut(rest, ".")
+	seq, err := strconv.ParseUint(tok, 10, 64)
+	if err != nil || seq == 0 {
+		return 0, fmt.Errorf("jetstream: reply subject %q: stream sequence %q is not a positive number", reply, tok)
+	}
+	return seq, nil
 }
 
 // Close implements eventlog.Log. The NATS connection stays open.

@@ -24,8 +24,11 @@ import (
 type Store struct {
 	mu         sync.RWMutex
 	checkpoint uint64
-	// months: month → patient → row.
-	months map[string]map[string]readmodel.PatientMonth
+	// months: month → patient → row. A row points into the PatientMonths
+	// of the Commit that wrote it (Commit owns them: no copy of a rebuild's
+	// every evaluation); a commit's array lives while one of its rows is
+	// current.
+	months map[string]map[string]*readmodel.PatientMonth
 	// totals: month → patient → rows of that patient-month.
 	totals   map[string]map[string][]readmodel.MinuteTotal
 	batches  map[string]readmodel.Batch
@@ -43,7 +46,7 @@ func New() *Store {
 
 func (s *Store) reset() {
 	s.checkpoint = 0
-	s.months = map[string]map[string]readmodel.PatientMonth{}
+	s.months = map[string]map[string]*readmodel.PatientMonth{}
 	s.totals = map[string]map[string][]readmodel.MinuteTotal{}
 	s.batches = map[string]readmodel.Batch{}
 	s.patients = map[string]readmodel.Patient{}
@@ -56,38 +59,56 @@ func (s *Store) Checkpoint(context.Context) (uint64, error) {
 	return s.checkpoint, nil
 }
 
-// Commit implements readmodel.Store. The changes are copied, so the caller
-// may reuse them.
+// Commit implements readmodel.Store. It keeps the rows of c as given (c is
+// the store's now), normalized; readers get copies.
 func (s *Store) Commit(_ context.Context, c readmodel.Changes, through uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if through <= s.checkpoint {
 		return nil
 	}
-	for _, pm := range c.PatientMonths {
+	for i := range c.PatientMonths {
+		pm := &c.PatientMonths[i]
+		*pm = ownPatientMonth(*pm)
 		m := s.months[pm.Month]
 		if m == nil {
-			m = map[string]readmodel.PatientMonth{}
+			m = map[string]*readmodel.PatientMonth{}
 			s.months[pm.Month] = m
 		}
-		m[pm.PatientID] = ownPatientMonth(pm)
+		m[pm.PatientID] = pm
 	}
 	for _, k := range c.TotalsReplaced {
 		if m := s.totals[k.Month]; m != nil {
 			delete(m, k.PatientID)
 		}
 	}
-	for _, t := range c.Totals {
+	// Totals of one patient-month come in runs (the projection writes
+	// them so): one map write per run, and a run replacing all of a
+	// patient-month's rows is kept as it is, in c.Totals.
+	for i := 0; i < len(c.Totals); {
+		t := c.Totals[i]
+		j := i + 1
+		for j < len(c.Totals) && c.Totals[j].PatientID == t.PatientID && c.Totals[j].Month == t.Month {
+			j++
+		}
+		run := c.Totals[i:j:j]
+		i = j
 		m := s.totals[t.Month]
 		if m == nil {
 			m = map[string][]readmodel.MinuteTotal{}
 			s.totals[t.Month] = m
 		}
 		rows := m[t.PatientID]
-		if i := slices.IndexFunc(rows, func(r readmodel.MinuteTotal) bool { return r.Program == t.Program && r.Role == t.Role }); i >= 0 {
-			rows[i] = t
-		} else {
-			rows = append(rows, t)
+		if len(rows) == 0 && distinctProgramRole(run) {
+			m[t.PatientID] = run
+			continue
+		}
+		for _, t := range run {
+			if k := slices.IndexFunc(rows, func(r readmodel.MinuteTotal) bool { return r.Program == t.Program && r.Role == t.Role }); k >= 0 {
+				rows[k] = t
+			} else {
+				rows = append(rows, t)
+			}
 		}
 		m[t.PatientID] = rows
 	}
@@ -118,7 +139,7 @@ func (s *Store) PatientMonth(_ context.Context, patientID, month string) (readmo
 	if !ok {
 		return readmodel.PatientMonth{}, false, nil
 	}
-	return copyPatientMonth(pm), true, nil
+	return copyPatientMonth(*pm), true, nil
 }
 
 // Month implements readmodel.Store: ordered by PatientID.
@@ -127,7 +148,7 @@ func (s *Store) Month(_ context.Context, month string) ([]readmodel.PatientMonth
 	defer s.mu.RUnlock()
 	out := make([]readmodel.PatientMonth, 0, len(s.months[month]))
 	for _, pm := range s.months[month] {
-		out = append(out, copyPatientMonth(pm))
+		out = append(out, copyPatientMonth(*pm))
 	}
 	slices.SortFunc(out, func(a, b readmodel.PatientMonth) int { return cmp.Compare(a.PatientID, b.PatientID) })
 	return out, nil
@@ -194,6 +215,9 @@ func (s *Store) Reset(context.Context) error {
 	return nil
 }
 
+// Durable implements readmodel.Store: the rows live in this process only.
+func (s *Store) Durable() bool { return false }
+
 // Close implements readmodel.Store. It holds nothing to release; the data
 // stays readable.
 func (s *Store) Close() error { return nil }
@@ -202,6 +226,18 @@ func (s *Store) Close() error { return nil }
 
 func copyPatientMonth(pm readmodel.PatientMonth) readmodel.PatientMonth {
 	return storedPatientMonth(pm, copyEvaluation)
+}
+
+// distinctProgramRole reports whether no two rows share Program and Role.
+func distinctProgramRole(rows []readmodel.MinuteTotal) bool {
+	for i := range rows {
+		for j := range i {
+			if rows[i].Program == rows[j].Program && rows[i].Role == rows[j].Role {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ownPatientMonth is pm, whose slices Commit now owns (readmodel.Store),

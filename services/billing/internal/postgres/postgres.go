@@ -65,6 +65,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{pool: pool, copyThreshold: defaultCopyThreshold}, nil
 }
 
+// Durable implements readmodel.Store.
+func (s *Store) Durable() bool { return true }
+
 // Close closes the connections; calls after Close fail.
 func (s *Store) Close() error {
 	s.pool.Close()

@@ -2,7 +2,7 @@ package projection
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 
 	"github.com/carelog/carelog/pkg/eventlog"
 )
@@ -28,8 +28,8 @@ type pipeline struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu  sync.Mutex
-	err error
+	// err is the fold's first error (read at every Apply).
+	err atomic.Pointer[error]
 }
 
 type pipeRequest struct {
@@ -38,17 +38,14 @@ type pipeRequest struct {
 }
 
 func (pl *pipeline) failed() error {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	return pl.err
+	if err := pl.err.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 func (pl *pipeline) fail(err error) {
-	pl.mu.Lock()
-	if pl.err == nil {
-		pl.err = err
-	}
-	pl.mu.Unlock()
+	pl.err.CompareAndSwap(nil, &err)
 }
 
 func (p *Projection) startPipeline(ctx context.Context) {

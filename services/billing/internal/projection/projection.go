@@ -11,9 +11,10 @@
 // patient. Flush evaluates each marked patient-month once, in parallel, and
 // commits the rows with the checkpoint in one Store.Commit. The Runner
 // flushes whenever it reaches the end of the log (and at the latest
-// projection.MaxFlushDelay after new events once live); the projection also
-// flushes by itself every Config.FlushEvery events, which bounds the size of
-// one commit during a rebuild without evaluating a busy month over and over.
+// projection.MaxFlushDelay after new events once live); into a durable store
+// the projection also flushes by itself every Config.FlushEvery events, which
+// bounds the size of one commit during a rebuild without evaluating a busy
+// month over and over.
 //
 // Which months. A patient is evaluated for every month of
 // facts.Patient.MonthRange (first to last month of activity, gaps filled);
@@ -56,6 +57,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -78,16 +80,23 @@ const Name = "billing.evaluations"
 // Config tunes the projection. The zero value takes every default.
 type Config struct {
 	// FlushEvery is how many applied events the projection buffers before it
-	// commits on its own (default 100,000). Larger batches evaluate a busy
-	// patient-month fewer times during a rebuild; smaller ones commit
-	// (and bound a durable store's transaction) sooner.
+	// commits on its own. The default depends on the store: 100,000 for a
+	// durable one (readmodel.Store.Durable), which bounds its transactions
+	// and what a crash loses; none for a volatile one, which is committed
+	// only when the Runner reaches the end of the log, so a rebuild
+	// evaluates each patient-month once (nothing outlives the process and
+	// every reader waits for the end, Runner.CaughtUp). Larger batches
+	// evaluate a busy patient-month fewer times during a rebuild; smaller
+	// ones commit sooner.
 	FlushEvery int
 	// Workers is how many goroutines evaluate patient-months at a flush
 	// (default GOMAXPROCS).
 	Workers int
 }
 
-const defaultFlushEvery = 100_000
+// defaultFlushEvery is Config.FlushEvery's default for a durable store (a
+// variable for the tests).
+var defaultFlushEvery = 100_000
 
 // Projection is the billing projection. Build it with New.
 type Projection struct {
@@ -172,6 +181,9 @@ var (
 func New(log eventlog.Log, store readmodel.Store, cfg Config) *Projection {
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = defaultFlushEvery
+		if !store.Durable() {
+			cfg.FlushEvery = math.MaxInt
+		}
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
@@ -554,6 +566,14 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 			ps.written = append(ps.written, m)
 		}
 	}
+	nfunnel := 0
+	for _, ps := range p.dirty {
+		if ps.funnelDirty && ps.f.Enrolled {
+			nfunnel++
+		}
+	}
+	c.Patients = make([]readmodel.Patient, 0, nfunnel)
+	c.PatientsNew = make([]bool, 0, nfunnel)
 	for _, ps := range p.dirty {
 		if ps.funnelDirty && ps.f.Enrolled {
 			row := ps.f.Funnel()

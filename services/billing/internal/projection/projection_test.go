@@ -356,13 +356,17 @@ func TestCommitFailureStopsTheRunner(t *testing.T) {
 	}
 }
 
-// flakyStore fails its failAt-th Commit (counting from 1) and no other.
+// flakyStore fails its failAt-th Commit (counting from 1) and no other,
+// and reports itself durable or not as told.
 type flakyStore struct {
 	*memory.Store
+	durable   bool
 	failAt, n int
 	mu        sync.Mutex
 	through   []uint64 // the checkpoints of the commits that succeeded
 }
+
+func (s *flakyStore) Durable() bool { return s.durable }
 
 func (s *flakyStore) Commit(ctx context.Context, c readmodel.Changes, through uint64) error {
 	s.mu.Lock()
@@ -423,5 +427,52 @@ func TestBackgroundCommitFailureStopsAndResumes(t *testing.T) {
 	rebuilt.caughtUp(t)
 	if got, want := dump(t, store, "2025-03"), dump(t, fresh, "2025-03"); got != want {
 		t.Fatalf("resumed after a failed background commit and rebuilt differ:\nresumed %s\nrebuilt %s", got, want)
+	}
+}
+
+// Config.FlushEvery's default follows the store: a durable store is
+// committed every defaultFlushEvery events while the projection catches
+// up, a volatile one once, at the end of the log, with the same rows.
+func TestDefaultFlushEveryFollowsDurability(t *testing.T) {
+	defer projection.SetDefaultFlushEvery(4)()
+	log := openLog(t)
+	w := newWriter(t, log)
+	w.setup("America/New_York")
+	for i := range 5 {
+		id := fmt.Sprintf("p-%d", i)
+		w.enroll(id)
+		w.entry(id, "e-"+id, "rn", at(2025, 3, 3+i, 10, 0), 25)
+	}
+	last, err := log.LastSequence(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	var every4 []uint64
+	for cp := uint64(4); cp < last; cp += 4 {
+		every4 = append(every4, cp)
+	}
+	every4 = append(every4, last)
+	for _, tc := range []struct {
+		durable bool
+		want    []uint64
+	}{
+		{durable: false, want: []uint64{last}},
+		{durable: true, want: every4},
+	} {
+		store := &flakyStore{Store: newStore(), durable: tc.durable}
+		r := start(t, log, store, projection.Config{})
+		r.caughtUp(t)
+		r.stop()
+		store.mu.Lock()
+		got := slices.Clone(store.through)
+		store.mu.Unlock()
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("durable %v: commits through %v, want %v", tc.durable, got, tc.want)
+		}
+		rows = append(rows, dump(t, store, "2025-03"))
+	}
+	if rows[0] != rows[1] {
+		t.Fatalf("volatile and durable stores differ:\nvolatile %s\ndurable  %s", rows[0], rows[1])
 	}
 }

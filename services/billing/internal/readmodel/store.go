@@ -160,6 +160,12 @@ type Store interface {
 	Patients(ctx context.Context) ([]Patient, error)
 	// Reset empties the store and its checkpoint (rebuild from sequence 1).
 	Reset(ctx context.Context) error
+	// Durable reports whether committed rows outlive the process. The
+	// projection commits a durable store every so many events while it
+	// catches up, which bounds a transaction and the work a crash loses;
+	// a volatile one only when it reaches the end of the log, since its
+	// rows die with the process and every reader waits for the end.
+	Durable() bool
 	// Close releases the store.
 	Close() error
 }

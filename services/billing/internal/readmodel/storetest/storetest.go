@@ -21,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -212,6 +213,34 @@ func testTotalsReplaced(t *testing.T, s readmodel.Store) {
 	commitBoth(t, s, m, readmodel.Changes{Totals: totals}, 5)
 	commitBoth(t, s, m, readmodel.Changes{TotalsReplaced: append(keys, readmodel.PatientMonthKey{PatientID: "p-2", Month: "2025-03"}), Totals: totals[:100]}, 6)
 	m.checkAgainst(t, s)
+	// One patient-month's totals need not come together: interleaved with
+	// another's, one of its keys given twice (the later wins).
+	commitBoth(t, s, m, readmodel.Changes{
+		TotalsReplaced: []readmodel.PatientMonthKey{{PatientID: "r-1", Month: "2025-03"}, {PatientID: "r-2", Month: "2025-03"}},
+		Totals: []readmodel.MinuteTotal{
+			minuteTotal("r-1", "2025-03", "ccm", "rn", 11),
+			minuteTotal("r-2", "2025-03", "ccm", "rn", 12),
+			minuteTotal("r-1", "2025-03", "ccm", "ma", 13),
+			minuteTotal("r-1", "2025-03", "ccm", "rn", 14),
+		},
+	}, 7)
+	m.checkAgainst(t, s)
+	if ts, err := s.Totals(ctx, "2025-03"); err != nil {
+		t.Fatal(err)
+	} else if got := totalsOf(ts, "r-1"); got != "ccm/ma=13 ccm/rn=14" {
+		t.Errorf("r-1's totals after an interleaved commit: %s, want ccm/ma=13 ccm/rn=14", got)
+	}
+}
+
+// totalsOf lists patientID's totals in ts as program/role=minutes.
+func totalsOf(ts []readmodel.MinuteTotal, patientID string) string {
+	var out []string
+	for _, t := range ts {
+		if t.PatientID == patientID {
+			out = append(out, fmt.Sprintf("%s/%s=%d", t.Program, t.Role, t.Minutes))
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func testStaleCommitIgnored(t *testing.T, s readmodel.Store) {
