@@ -1,10 +1,12 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -157,26 +159,41 @@ func (p *parser) intern() string {
 const internMax = 1024
 
 // interned holds the values of the envelope's few-valued fields.
-var interned = &interner{m: map[string]string{}}
+var interned = newInterner()
 
+// interner reads without locking (every decoded event reads it three
+// times): the map is never modified once published; a new value publishes
+// a copy with it.
 type interner struct {
-	mu sync.RWMutex
-	m  map[string]string
+	m  atomic.Pointer[map[string]string]
+	mu sync.Mutex // serializes publishers
+}
+
+func newInterner() *interner {
+	in := &interner{}
+	in.m.Store(&map[string]string{})
+	return in
 }
 
 func (in *interner) get(b []byte) string {
-	in.mu.RLock()
-	s, ok := in.m[string(b)]
-	in.mu.RUnlock()
-	if ok {
+	if s, ok := (*in.m.Load())[string(b)]; ok {
 		return s
 	}
-	s = string(b)
+	s := string(b)
 	in.mu.Lock()
-	if len(in.m) < internMax {
-		in.m[s] = s
+	defer in.mu.Unlock()
+	cur := *in.m.Load()
+	if v, ok := cur[s]; ok {
+		return v
 	}
-	in.mu.Unlock()
+	if len(cur) < internMax {
+		next := make(map[string]string, len(cur)+1)
+		for k, v := range cur {
+			next[k] = v
+		}
+		next[s] = s
+		in.m.Store(&next)
+	}
 	return s
 }
 
@@ -208,6 +225,27 @@ func (p *parser) time() time.Time {
 	return t
 }
 
+// stringEnd returns the index of the quote closing the JSON string whose
+// contents start at b[from], or -1 when it is not closed.
+func stringEnd(b []byte, from int) int {
+	for i := from; i < len(b); {
+		k := bytes.IndexByte(b[i:], '"')
+		if k < 0 {
+			return -1
+		}
+		q := i + k
+		n := 0 // backslashes right before the quote
+		for q-1-n >= from && b[q-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return q
+		}
+		i = q + 1
+	}
+	return -1
+}
+
 // value returns the raw bytes of one JSON value (object, array, string,
 // number, literal), tracking strings so braces inside them do not count.
 func (p *parser) value() json.RawMessage {
@@ -215,25 +253,20 @@ func (p *parser) value() json.RawMessage {
 		p.bad = true
 		return nil
 	}
-	start, depth, inStr := p.i, 0, false
+	start, depth := p.i, 0
 	for j := p.i; j < len(p.b); j++ {
-		c := p.b[j]
-		if inStr {
-			switch c {
-			case '\\':
-				j++
-			case '"':
-				inStr = false
-				if depth == 0 {
-					p.i = j + 1
-					return json.RawMessage(p.b[start:p.i])
-				}
-			}
-			continue
-		}
-		switch c {
+		switch p.b[j] {
 		case '"':
-			inStr = true
+			// Skip the string: its end is the next quote not escaped (the
+			// search for a quote is the fast part, escapes are rare).
+			if j = stringEnd(p.b, j+1); j < 0 {
+				p.bad = true
+				return nil
+			}
+			if depth == 0 {
+				p.i = j + 1
+				return json.RawMessage(p.b[start:p.i])
+			}
 		case '{', '[':
 			depth++
 		case '}', ']':

@@ -178,7 +178,7 @@ func (e *Envelope) hashSum() [sha256.Size]byte {
 	}
 	putTime := func(t time.Time) {
 		var tb [64]byte
-		ts := t.UTC().AppendFormat(tb[:0], time.RFC3339Nano)
+		ts := appendRFC3339NanoUTC(tb[:0], t)
 		b = binary.AppendUvarint(b, uint64(len(ts)))
 		b = append(b, ts...)
 	}
@@ -207,6 +207,36 @@ func (e *Envelope) hashSum() [sha256.Size]byte {
 		hashBufs.Put(bp)
 	}
 	return sum
+}
+
+// appendRFC3339NanoUTC appends t.UTC().Format(time.RFC3339Nano), byte for
+// byte, several times faster (every hash check formats two times); years
+// outside 0–9999 take the standard formatter.
+func appendRFC3339NanoUTC(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	hour, minute, sec := t.Clock()
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, 'Z')
 }
 
 var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}

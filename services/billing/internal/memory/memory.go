@@ -67,15 +67,27 @@ func (s *Store) Commit(_ context.Context, c readmodel.Changes, through uint64) e
 	if through <= s.checkpoint {
 		return nil
 	}
+	// A month met for the first time gets a map sized for its rows (a
+	// rebuild commits every row at once: no rehashing as the maps grow).
+	perMonth := map[string]int{}
+	for i := range c.PatientMonths {
+		perMonth[c.PatientMonths[i].Month]++
+	}
+	for month, n := range perMonth {
+		if s.months[month] == nil {
+			s.months[month] = make(map[string]*readmodel.PatientMonth, n)
+		}
+		if s.totals[month] == nil {
+			s.totals[month] = make(map[string][]readmodel.MinuteTotal, n)
+		}
+	}
+	if len(s.patients) == 0 {
+		s.patients = make(map[string]readmodel.Patient, len(c.Patients))
+	}
 	for i := range c.PatientMonths {
 		pm := &c.PatientMonths[i]
 		*pm = ownPatientMonth(*pm)
-		m := s.months[pm.Month]
-		if m == nil {
-			m = map[string]*readmodel.PatientMonth{}
-			s.months[pm.Month] = m
-		}
-		m[pm.PatientID] = pm
+		s.months[pm.Month][pm.PatientID] = pm
 	}
 	for _, k := range c.TotalsReplaced {
 		if m := s.totals[k.Month]; m != nil {

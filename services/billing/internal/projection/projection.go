@@ -129,13 +129,16 @@ type Projection struct {
 
 // patient is one patient's fold and the projection's bookkeeping.
 type patient struct {
-	f *facts.Patient
+	f facts.Patient // by value: one pointer fewer to chase per event
 	// allSeq is the sequence of the patient's last event that changed
 	// every month.
 	allSeq uint64
 	// months: the state of each month met, in no order (a patient has few:
-	// a slice costs less memory and collector work than a map).
-	months []*month
+	// a slice of values costs less memory, collector work and pointer
+	// chasing than a map or pointers). The *month that month and
+	// monthState return is valid until the next month is added: nothing
+	// keeps one.
+	months []month
 
 	queued      bool
 	dirtyAll    bool
@@ -348,7 +351,7 @@ func (p *Projection) patientFor(ctx context.Context, id string, seq uint64) (*pa
 }
 
 func newPatient(id string) *patient {
-	return &patient{f: facts.NewPatient(id)}
+	return &patient{f: *facts.NewPatient(id)}
 }
 
 // month returns the state of month m, creating it.
@@ -356,16 +359,15 @@ func (ps *patient) month(m rules.Month) *month {
 	if ms := ps.monthState(m); ms != nil {
 		return ms
 	}
-	ms := &month{m: m}
-	ps.months = append(ps.months, ms)
-	return ms
+	ps.months = append(ps.months, month{m: m})
+	return &ps.months[len(ps.months)-1]
 }
 
 // monthState returns the state of month m, nil if never met.
 func (ps *patient) monthState(m rules.Month) *month {
-	for _, ms := range ps.months {
-		if ms.m == m {
-			return ms
+	for i := range ps.months {
+		if ps.months[i].m == m {
+			return &ps.months[i]
 		}
 	}
 	return nil
@@ -635,7 +637,7 @@ func (p *Projection) waitCommit() error {
 // and reads back, for patients rebuilt after a restart, the billed state of
 // those months from the store.
 func (p *Projection) jobs(ctx context.Context, loc *time.Location) ([]job, error) {
-	var jobs []job
+	jobs := make([]job, 0, 2*len(p.dirty))
 	slices.SortFunc(p.dirty, func(a, b *patient) int { return cmp.Compare(a.f.ID, b.f.ID) })
 	for _, ps := range p.dirty {
 		if !ps.f.Enrolled {

@@ -8,6 +8,8 @@ import (
 	"github.com/carelog/carelog/services/billing/internal/facts"
 )
 
+// BenchmarkApplyTypes applies one event of each type to a patient that holds
+// a care plan (a fresh patient per operation).
 func BenchmarkApplyTypes(b *testing.B) {
 	l := newLog(&testing.T{})
 	end := at(1, 10, 10, 0)
