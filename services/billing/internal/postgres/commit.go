@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"runtime"
 	"slices"
@@ -165,7 +166,7 @@ type writes struct {
 func (w *writes) sets() []rowSet { return []rowSet{w.patientMonths, w.totals, w.batches, w.patients} }
 
 func encodeChanges(c readmodel.Changes) (*writes, error) {
-	w := &writes{replaced: make(map[rowKey]bool, len(c.TotalsReplaced)), fresh: map[rowKey]bool{}}
+	w := &writes{replaced: make(map[rowKey]bool, len(c.TotalsReplaced)), fresh: make(map[rowKey]bool, len(c.PatientMonths)+len(c.Patients))}
 	// A key is new only when every row given for it is marked new.
 	mark := func(k rowKey, isNew bool) {
 		if was, seen := w.fresh[k]; !seen || was {
@@ -231,6 +232,30 @@ func encodeRows[T any](t *table, vs []T, key func(T) rowKey, row func(T) ([]any,
 		encodeRange(0, len(vs))
 	}
 	set := rowSet{t: t, rows: make([][]any, 0, len(vs)), keys: make([]rowKey, 0, len(vs))}
+	for i := range vs {
+		if errc[i] != nil {
+			return set, errc[i]
+		}
+	}
+	// Rows in strictly increasing key order have no duplicate (the
+	// projection writes them sorted by patient, then month): no map.
+	distinct := true
+	var prev rowKey
+	for i, v := range vs {
+		k := key(v)
+		if i > 0 && compareKeys(prev, k) >= 0 {
+			distinct = false
+			break
+		}
+		prev = k
+	}
+	if distinct {
+		for i, v := range vs {
+			set.rows = append(set.rows, enc[i])
+			set.keys = append(set.keys, key(v))
+		}
+		return set, nil
+	}
 	at := make(map[rowKey]int, len(vs))
 	for i, v := range vs {
 		if errc[i] != nil {
@@ -246,6 +271,12 @@ func encodeRows[T any](t *table, vs []T, key func(T) rowKey, row func(T) ([]any,
 		set.keys = append(set.keys, k)
 	}
 	return set, nil
+}
+
+// compareKeys orders keys by their second column, then the first, third
+// and fourth: patient before month, as the projection sorts its rows.
+func compareKeys(a, b rowKey) int {
+	return cmp.Or(strings.Compare(a[1], b[1]), strings.Compare(a[0], b[0]), strings.Compare(a[2], b[2]), strings.Compare(a[3], b[3]))
 }
 
 // write applies w in tx and advances the checkpoint to through; applied is
