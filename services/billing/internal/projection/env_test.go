@@ -118,6 +118,16 @@ func (w *writer) enroll(id string) {
 	w.patient(id, events.TypeCarePlanCopyProvided, events.CarePlanCopyProvided{PlanID: "plan-" + id, ProvidedAt: at(2024, 12, 10, 12, 0), To: "patient", Method: "portal"})
 }
 
+// enrollWithMarchEntries enrolls p-0 … p-(n-1), each with one 25-minute
+// nurse entry, on March 3+i 2025.
+func (w *writer) enrollWithMarchEntries(n int) {
+	for i := range n {
+		id := fmt.Sprintf("p-%d", i)
+		w.enroll(id)
+		w.entry(id, "e-"+id, "rn", at(2025, 3, 3+i, 10, 0), 25)
+	}
+}
+
 func plan(id string, established time.Time) events.CarePlanEstablished {
 	return billingtest.CompletePlan(id, npiA, established)
 }

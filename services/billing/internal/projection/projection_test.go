@@ -3,7 +3,6 @@ package projection_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -391,11 +390,7 @@ func TestBackgroundCommitFailureStopsAndResumes(t *testing.T) {
 	log := openLog(t)
 	w := newWriter(t, log)
 	w.setup("America/New_York")
-	for i := range 6 {
-		id := fmt.Sprintf("p-%d", i)
-		w.enroll(id)
-		w.entry(id, "e-"+id, "rn", at(2025, 3, 3+i, 10, 0), 25)
-	}
+	w.enrollWithMarchEntries(6)
 	store := &flakyStore{Store: newStore(), failAt: 3}
 	r := start(t, log, store, projection.Config{FlushEvery: 5})
 	select {
@@ -438,11 +433,7 @@ func TestDefaultFlushEveryFollowsDurability(t *testing.T) {
 	log := openLog(t)
 	w := newWriter(t, log)
 	w.setup("America/New_York")
-	for i := range 5 {
-		id := fmt.Sprintf("p-%d", i)
-		w.enroll(id)
-		w.entry(id, "e-"+id, "rn", at(2025, 3, 3+i, 10, 0), 25)
-	}
+	w.enrollWithMarchEntries(5)
 	last, err := log.LastSequence(ctx(t))
 	if err != nil {
 		t.Fatal(err)
