@@ -72,12 +72,12 @@ func (m Month) Before(o Month) bool { return m.Index() < o.Index() }
 
 // Start is local midnight of the first day of m in loc.
 func (m Month) Start(loc *time.Location) time.Time {
-	return time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, loc)
+	return m.FirstDay().Midnight(loc)
 }
 
 // End is local midnight of the first day of the next month (exclusive).
 func (m Month) End(loc *time.Location) time.Time {
-	return time.Date(m.Year, m.Month+1, 1, 0, 0, 0, 0, loc)
+	return m.AddMonths(1).FirstDay().Midnight(loc)
 }
 
 // FirstDay and LastDay are the month's first and last calendar dates.
@@ -177,7 +177,14 @@ func (d Date) key() int { return d.Year*10000 + int(d.Month)*100 + d.Day }
 // Midnight is the instant the date starts in loc. On a day whose midnight is
 // skipped by a DST change, it is the first instant of that day.
 func (d Date) Midnight(loc *time.Location) time.Time {
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+	t := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+	// For a skipped midnight time.Date may answer an instant of the day
+	// before (the old offset's midnight); the day then starts at the
+	// change, which falls on a quarter hour in every zone.
+	for DateOf(t, loc).Compare(d) < 0 {
+		t = t.Truncate(15 * time.Minute).Add(15 * time.Minute)
+	}
+	return t
 }
 
 // MarshalText implements encoding.TextMarshaler ("YYYY-MM-DD").

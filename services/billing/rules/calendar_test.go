@@ -245,3 +245,32 @@ func TestSpanSetCut(t *testing.T) {
 		}
 	}
 }
+
+// Midnight is the first instant of the date, also on a day whose midnight
+// a DST change skips (Asunción, 1 October 2023: 00:00 −04 → 01:00 −03), and
+// Month.Start/End follow it.
+func TestMidnightSkippedByDST(t *testing.T) {
+	asuncion := mustLoc("America/Asuncion")
+	for _, tc := range []struct {
+		d    Date
+		want string
+	}{
+		{Date{2023, time.October, 1}, "2023-10-01T04:00:00Z"},
+		{Date{2023, time.September, 30}, "2023-09-30T04:00:00Z"},
+		{Date{2023, time.October, 2}, "2023-10-02T03:00:00Z"},
+	} {
+		if got := tc.d.Midnight(asuncion).UTC().Format(time.RFC3339); got != tc.want {
+			t.Errorf("%s.Midnight(Asuncion) = %s, want %s", tc.d, got, tc.want)
+		}
+	}
+	m := Month{2023, time.September}
+	if got := m.End(asuncion).UTC().Format(time.RFC3339); got != "2023-10-01T04:00:00Z" {
+		t.Errorf("September 2023 ends at %s in Asuncion, want 2023-10-01T04:00:00Z", got)
+	}
+	if got := m.AddMonths(1).Start(asuncion); !got.Equal(m.End(asuncion)) {
+		t.Errorf("October starts at %s, September ends at %s", got, m.End(asuncion))
+	}
+	if got := (Month{2025, time.March}).Start(ny).UTC().Format(time.RFC3339); got != "2025-03-01T05:00:00Z" {
+		t.Errorf("March 2025 starts at %s in New York, want 2025-03-01T05:00:00Z", got)
+	}
+}

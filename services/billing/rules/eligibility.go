@@ -198,10 +198,11 @@ func (e *evaluator) consentCovers(cp Program) bool {
 }
 
 // The COVID-19 PHE let consent be obtained when services were first
-// furnished (K5); it ended on 11 May 2023.
+// furnished (K5); it ended on 11 May 2023. Its first and last days are
+// dates in the practice's time zone.
 var (
-	pheStart = time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC)
-	pheEnd   = time.Date(2023, 5, 12, 0, 0, 0, 0, time.UTC)
+	pheFirstDay = Date{2020, time.March, 1}
+	pheLastDay  = Date{2023, time.May, 11}
 )
 
 // checkConsent applies K1–K7 and A2, A11. Consent must be accepted, name the
@@ -273,8 +274,8 @@ func (e *evaluator) checkConsent() {
 // month (A2 alternative, K2c).
 func (e *evaluator) consentWindow(c *Consent, all []*Consent) (lo, hi int64) {
 	lo = unixMinute(c.ObtainedAt)
-	if !c.ObtainedAt.Before(pheStart) && c.ObtainedAt.Before(pheEnd) {
-		lo = unixMinute(DateOf(c.ObtainedAt, e.loc).Midnight(e.loc))
+	if d := DateOf(c.ObtainedAt, e.loc); d.Compare(pheFirstDay) >= 0 && d.Compare(pheLastDay) <= 0 {
+		lo = unixMinute(d.Midnight(e.loc))
 	}
 	end := c.RevokedAt
 	for _, d := range all {

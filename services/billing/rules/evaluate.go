@@ -155,11 +155,17 @@ func (e *evaluator) flag(code ReasonCode, message string) {
 }
 
 // shortfallReason explains a month that passed every gate but produced no
-// line: every counted minute after death (A15), or too few minutes (T1).
+// line: every counted minute after death (A15), no minute after the consent
+// (K4: no consent on file before the service, reason-codes.md no_consent),
+// or too few minutes (T1).
 func (e *evaluator) shortfallReason(att attribution, pr pricing) Reason {
 	if att.total == 0 && att.afterDeath > 0 {
 		return Reason{Code: ReasonPatientDeceased, Message: "every minute (" + strconv.Itoa(att.afterDeath) +
 			") falls after the date of death " + e.f.Patient.DeceasedDate.String()}
+	}
+	if att.total == 0 && att.beforeConsent > 0 {
+		return Reason{Code: ReasonNoConsent, Message: "every minute (" + strconv.Itoa(att.beforeConsent) +
+			") falls before the consent was obtained (K4)"}
 	}
 	mn := new([2]int) // minutes and needed, in one allocation
 	mn[0], mn[1] = pr.minutes, pr.needed

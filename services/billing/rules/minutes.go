@@ -14,6 +14,8 @@ type attribution struct {
 	practitioner int // of which the billing practitioner's own time
 	staff        int // of which everyone else's (clinical staff)
 	afterDeath   int
+	// beforeConsent are the minutes excluded as before_consent (K4).
+	beforeConsent int
 	// counted are the counted spans in time order, with whose they are.
 	counted []countedSpan
 	// entries are the counted entries in entry order (evidence).
@@ -99,7 +101,8 @@ type keyedSpans struct {
 // (A12), during_billed_visit (encounterId, T8); then per minute
 // before_consent / after_revocation (K4, K7, A2), after_death (A15),
 // inpatient_stay (X12, A6), during_billed_visit (inside a visit, the billing
-// practitioner's own time on the date of a time-based E/M, T8, or staff time
+// practitioner's own time on the date of a time-based E/M from 2021, T8
+// and X10, or staff time
 // on a visit date under A5 "exclude"), counted_for_other_program (the same
 // person's time already given to another program); finally
 // overlapping_time (a person's overlapping entries count as their union) and
@@ -142,7 +145,10 @@ func (e *evaluator) attribute() attribution {
 	e.buf.candidates = candidates
 
 	global := e.globalWindows()
-	practitionerDays := e.visitDays(true)
+	var practitionerDays spanSet
+	if !e.month.Before(encounterDateTimeFrom) {
+		practitionerDays = e.visitDays(true)
+	}
 	var staffDays spanSet
 	if e.p.SameDayStaffMinutes == Exclude {
 		staffDays = e.visitDays(false)
@@ -166,18 +172,38 @@ func (e *evaluator) attribute() attribution {
 }
 
 // duplicate reports whether r repeats an entry already taken: the same id,
-// or the same person, start and minutes. Entries are sorted by start, so
+// or the same person, start, minutes and programs. Entries are sorted by start, so
 // those of r's start are the ones just before it in earlier.
 func (e *evaluator) duplicate(earlier []*entryRef, r *entryRef) bool {
 	if _, ok := e.buf.takenIDs.find(r.e.ID); ok {
 		return true
 	}
 	for i := len(earlier) - 1; i >= 0 && earlier[i].lo == r.lo; i-- {
-		if t := earlier[i]; t.taken && t.person == r.person && t.e.Minutes == r.e.Minutes {
+		if t := earlier[i]; t.taken && t.person == r.person && t.e.Minutes == r.e.Minutes && samePrograms(t.e.Programs, r.e.Programs) {
 			return true
 		}
 	}
 	return false
+}
+
+// samePrograms reports whether a and b tag the same programs, in any
+// order. Two entries of one person and time for different programs are not
+// a double logging: the minutes go to one program by priority (T7).
+func samePrograms(a, b []Program) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, p := range a {
+		if !slices.Contains(b, p) {
+			return false
+		}
+	}
+	for _, p := range b {
+		if !slices.Contains(a, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // cutWindow removes the minutes of r inside w and excludes them with code.
@@ -189,8 +215,11 @@ func (e *evaluator) cutWindow(r *entryRef, code ReasonCode, w spanSet, att *attr
 	r.spans, cut = r.spans.cut(w)
 	if n := cut.total(); n > 0 {
 		e.exclude(r, n, code)
-		if code == ExcludedAfterDeath {
+		switch code {
+		case ExcludedAfterDeath:
 			att.afterDeath += int(n)
+		case ExcludedBeforeConsent:
+			att.beforeConsent += int(n)
 		}
 	}
 }
@@ -417,6 +446,11 @@ func (e *evaluator) visitIntervals() spanSet {
 	}
 	return e.buf.spans.normalize(from)
 }
+
+// encounterDateTimeFrom is when office E/M time came to include the
+// practitioner's non-face-to-face time on the date of the encounter (X10:
+// "Since 2021"); before it only time inside the visit is the E/M's.
+var encounterDateTimeFrom = MustMonth("2021-01")
 
 // visitDays are the dates of the billing practitioner's face-to-face visits:
 // only time-based ones when timeBased is set (T8: the practitioner's time on
