@@ -466,6 +466,7 @@ type complexity struct {
 	designated bool
 	eventID    string
 	level      string
+	decidedAt  time.Time
 }
 
 func complexLevel(l string) bool { return l == MDMModerate || l == MDMHigh }
@@ -477,6 +478,16 @@ func (e *evaluator) decisionMonth(d ComplexityDecision) Month {
 	return d.Month
 }
 
+// laterDecision reports whether d was decided after the decision at
+// decidedAt with id eventID (ties: the greater event id), so that the order
+// of the facts never changes the result.
+func laterDecision(d ComplexityDecision, decidedAt time.Time, eventID string) bool {
+	if c := d.DecidedAt.Compare(decidedAt); c != 0 {
+		return c > 0
+	}
+	return d.EventID > eventID
+}
+
 func (e *evaluator) complexity() complexity {
 	var cx complexity
 	thisMonth := false
@@ -486,14 +497,19 @@ func (e *evaluator) complexity() complexity {
 		switch {
 		case m == e.month && complexLevel(d.Level) && e.forBillingPractitioner(d.PractitionerNPI):
 			thisMonth, cx.documented, cx.designated = true, true, true
-			if cx.eventID == "" || d.Level == MDMHigh {
-				cx.eventID, cx.level = d.EventID, d.Level
+			// The evidence: a high decision before a moderate one, then the
+			// latest (whatever order the facts come in).
+			if cx.eventID == "" || d.Level == MDMHigh && cx.level != MDMHigh ||
+				d.Level == cx.level && laterDecision(d, cx.decidedAt, cx.eventID) {
+				cx.eventID, cx.level, cx.decidedAt = d.EventID, d.Level, d.DecidedAt
 			}
 		case m == e.month:
 			thisMonth = true
 			cx.designated = cx.designated || d.Level != MDMLow
 		case m.Before(e.month):
-			if prior == nil || e.decisionMonth(*prior).Before(m) {
+			// The latest decision of the latest earlier month governs.
+			if prior == nil || e.decisionMonth(*prior).Before(m) ||
+				e.decisionMonth(*prior) == m && laterDecision(d, prior.DecidedAt, prior.EventID) {
 				prior = &e.f.Complexity[i]
 			}
 		}

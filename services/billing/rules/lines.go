@@ -40,7 +40,8 @@ func (e *evaluator) price(att attribution) pricing {
 // practitioner's time included (T4); complex and non-complex never together
 // (X1). A complex month short of 60 minutes falls back to non-complex (A3
 // default) with a flag; a month designated complex without this month's MDM
-// is held (complexity_not_documented) and priced as non-complex meanwhile.
+// is held (complexity_not_documented) and priced as non-complex meanwhile,
+// or flagged like a complex month when it stays under 60 minutes.
 func (e *evaluator) priceCCM(att attribution) pricing {
 	cx := e.complexity()
 	staffTime := att.staff
@@ -67,6 +68,11 @@ func (e *evaluator) priceCCM(att attribution) pricing {
 		e.hold(ReasonComplexityNotDocumented,
 			"%d minutes meet complex CCM (60), but no moderate or high MDM by the billing practitioner is recorded for %s; evaluated as non-complex meanwhile (T11)",
 			staffTime, e.month)
+	case cx.designated && complexOK:
+		// reason-codes.md: a complex-designated month under 60 minutes.
+		e.flag(FlagComplexityDowngraded, fmt.Sprintf(
+			"complex-designated month reached %d of %d minutes; evaluated as non-complex CCM (A3)",
+			staffTime, complexBase.Threshold))
 	}
 	return e.choosePath(att, PathwayClinicalStaff, PathwayPractitioner)
 }

@@ -168,10 +168,10 @@ func TestComplexityAndPathways(t *testing.T) {
 			f.TimeEntries = staffMinutes(70)
 			f.Complexity = []ComplexityDecision{prior}
 		}, want{status: onHold, lines: "99490×1 99439×2", reasons: []ReasonCode{ReasonComplexityNotDocumented}}},
-		{"T11 designated complex under 60 minutes: no hold", func(f *Facts) {
+		{"T11 designated complex under 60 minutes: no hold, flagged downgraded", func(f *Facts) {
 			f.TimeEntries = staffMinutes(50)
 			f.Complexity = []ComplexityDecision{prior}
-		}, want{status: billable, lines: "99490×1 99439×1"}},
+		}, want{status: billable, lines: "99490×1 99439×1", flags: []ReasonCode{FlagComplexityDowngraded}}},
 		{"T11 MDM by another practitioner does not count", func(f *Facts) {
 			f.TimeEntries = staffMinutes(70)
 			f.Complexity = []ComplexityDecision{complexMDM(MDMHigh, drB)}
