@@ -507,6 +507,11 @@ type TimeEntry struct {
 	// EncounterID marks minutes spent inside a face-to-face visit, the id of
 	// an encounter.recorded (reason during_billed_visit).
 	EncounterID string `json:"encounterId,omitempty"`
+	// DirectSupervision records that the billing practitioner directly
+	// supervised the work; PCM staff minutes count only with it when the
+	// practice's policy requires direct supervision (ccm-rules §8 A12). An
+	// optional field of v1: absent is false.
+	DirectSupervision bool `json:"directSupervision,omitempty"`
 }
 
 // TimeRecorded is the payload of activity.time_recorded v1: a TimeEntry.

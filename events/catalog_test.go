@@ -205,7 +205,7 @@ func goldenSamples() map[schemaKey]goldenSample {
 				Notes:    "Called patient with pharmacist; weights up 2.4 lb in 3 days, ankles swollen. Reviewed furosemide adherence (missed 2 doses), reinforced 2 g sodium limit, booked BMP for 3/17.",
 				Outcome:  "completed", SessionID: "call-8841",
 			},
-			unset: []string{"staff.npi", "encounterId"}, // clinical staff, outside a visit
+			unset: []string{"staff.npi", "encounterId", "directSupervision"}, // clinical staff, outside a visit, CCM
 		},
 		{events.TypeTimeCorrected, 1}: {
 			stream: patient1, patientID: "p-1", actor: events.Actor{ID: "dr-whitfield", Role: "clinician", App: "ehr-plugin"},
@@ -223,6 +223,7 @@ func goldenSamples() map[schemaKey]goldenSample {
 				},
 				Reason: "Entered as 21 minutes by the timer widget; the visit note shows 12",
 			},
+			unset: []string{"entry.directSupervision"}, // CCM: no PCM supervision to record
 		},
 		{events.TypeTimeVoided, 1}: {
 			stream: patient1, patientID: "p-1", actor: clinician, occurredAt: time.Date(2025, 3, 14, 10, 40, 0, 0, cdt), prevHash: goldenPrevHash,

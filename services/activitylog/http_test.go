@@ -81,7 +81,7 @@ func TestRecordRefusals(t *testing.T) {
 		{"start without offset", with(base, "startedAt", "2025-03-14T09:30:00"), 400, "invalid", "startedAt", "offset"},
 		{"future work", with(base, "startedAt", "2025-03-15T09:30:00-05:00"), 400, "invalid", "startedAt", "future"},
 		{"minutes over 480", with(base, "minutes", 481), 400, "invalid", "minutes", "between 1 and 480"},
-		{"activity outside the list", with(base, "activity", "chart review"), 400, "invalid", "activity", "must be one of"},
+		{"activity missing", with(base, "activity", ""), 400, "invalid", "activity", "is required"},
 		{"patient not enrolled", with(base, "patientId", "p-404"), 404, "not_found", "patientId", "no enrolled patient"},
 		{"unknown encounter", with(base, "encounterId", "v-404"), 400, "invalid", "encounterId", "encounter recorded for this patient"},
 	}
@@ -323,7 +323,7 @@ func TestExternalClaims(t *testing.T) {
 	before := e.lastSequence()
 	wantError(t, e.do("POST", "/v1/patients/p-1/external-claims", e.clinician, with(claim, "practitionerNpi", nil)), http.StatusBadRequest, "invalid", "practitionerNpi")
 	wantError(t, e.do("POST", "/v1/patients/p-1/external-claims", e.clinician, with(claim, "dateOfService", "2025-03-01")), http.StatusBadRequest, "invalid", "dateOfService")
-	wantError(t, e.do("POST", "/v1/patients/p-1/external-claims", e.clinician, with(claim, "status", "approved")), http.StatusBadRequest, "invalid", "status")
+	wantError(t, e.do("POST", "/v1/patients/p-1/external-claims", e.clinician, with(claim, "status", "   ")), http.StatusBadRequest, "invalid", "status")
 	wantError(t, e.do("POST", "/v1/patients/p-9/external-claims", e.clinician, claim), http.StatusNotFound, "not_found", "patientId")
 	if after := e.lastSequence(); after != before {
 		t.Errorf("log moved from %d to %d, want nothing written", before, after)

@@ -50,11 +50,14 @@ func (r *claimRule) matches(prog Program, m Month, p *Policy) bool {
 var voidClaimStatuses = []string{"denied", "rejected", "void", "voided", "cancelled", "canceled"}
 
 // monthClaims are the external claims of the service month, plus the month's
-// TCM visits (a TCM service is billed by whoever furnished the visit).
+// TCM visits (a TCM service is billed by whoever furnished the visit). A
+// claim recorded again with the same code, practitioner, service month and
+// date of service is the same claim with a new status: only its latest
+// record counts (a claim first billed, then denied, no longer blocks).
 func (e *evaluator) monthClaims() []ExternalClaim {
 	out := e.buf.claims[:0]
-	for _, c := range e.f.ExternalClaims {
-		if contains(voidClaimStatuses, c.Status) {
+	for i, c := range e.f.ExternalClaims {
+		if contains(voidClaimStatuses, c.Status) || supersededClaim(e.f.ExternalClaims, i) {
 			continue
 		}
 		m := c.ServiceMonth
@@ -76,6 +79,18 @@ func (e *evaluator) monthClaims() []ExternalClaim {
 	}
 	e.buf.claims = out
 	return out
+}
+
+// supersededClaim reports whether a later claim of claims has claims[i]'s
+// code, practitioner, service month and date of service.
+func supersededClaim(claims []ExternalClaim, i int) bool {
+	c := claims[i]
+	for _, d := range claims[i+1:] {
+		if d.Code == c.Code && d.PractitionerNPI == c.PractitionerNPI && d.ServiceMonth == c.ServiceMonth && d.DateOfService == c.DateOfService {
+			return true
+		}
+	}
+	return false
 }
 
 // checkClaims applies the same-month exclusions of §2 (X3, X4, X5, X8, X9)

@@ -260,8 +260,11 @@ type ExternalClaim struct {
 	PractitionerNPI string `json:"practitionerNpi"`
 	ServiceMonth    Month  `json:"serviceMonth"`
 	DateOfService   Date   `json:"dateOfService"`
-	// Status "denied", "rejected", "void", "voided" or "cancelled" makes the
-	// claim irrelevant; anything else (including "") counts as billed.
+	// Status "denied", "rejected", "void", "voided", "cancelled" or
+	// "canceled" makes the claim irrelevant; anything else (including "")
+	// counts as billed. Facts.ExternalClaims are in the order recorded: a
+	// later claim with the same code, practitioner, service month and date
+	// of service replaces an earlier one (its status changed).
 	Status  string `json:"status"`
 	EventID string `json:"eventId"`
 }

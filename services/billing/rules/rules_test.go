@@ -233,6 +233,16 @@ func TestSameMonthExclusions(t *testing.T) {
 		{"X3 CCM already billed by the same practitioner", withClaims(claim("99491", drA)), want{status: notBillable, reasons: []ReasonCode{ReasonDuplicateClaim}}},
 		{"X3 a denied claim does not count", withClaims(denied), want{status: billable, lines: "99490×1"}},
 		{"X3 a claim of another month does not count", withClaims(other), want{status: billable, lines: "99490×1"}},
+		// A claim recorded again with a new status replaces its earlier
+		// record (same code, practitioner, month and date of service); the
+		// latest record decides, whichever it is.
+		{"X3 a billed claim later denied does not count", withClaims(claim("99490", drB), denied), want{status: billable, lines: "99490×1"}},
+		{"X3 a denied claim later billed counts", withClaims(denied, claim("99490", drB)), want{status: notBillable, reasons: []ReasonCode{ReasonBilledByOtherPractitioner}}},
+		{"X3 a denied claim beside another claim of the same code still blocks", func(f *Facts) {
+			again := claim("99490", drB)
+			again.DateOfService = date("2025-03-28")
+			withClaims(again, denied)(f)
+		}, want{status: notBillable, reasons: []ReasonCode{ReasonBilledByOtherPractitioner}}},
 		{"X4 PCM by the same practitioner", withClaims(claim("99426", drA)), want{status: notBillable, reasons: []ReasonCode{ReasonCCMAndPCMSamePractitioner}}},
 		{"X4 PCM by the same practitioner, month from the date of service", withClaims(byDOS), want{status: notBillable, reasons: []ReasonCode{ReasonCCMAndPCMSamePractitioner}}},
 		{"X4 PCM by another practitioner", withClaims(claim("99424", drB)), want{status: billable, lines: "99490×1"}},

@@ -32,6 +32,10 @@ type EntryInput struct {
 	Outcome     string `json:"outcome"`
 	SessionID   string `json:"sessionId,omitempty"`
 	EncounterID string `json:"encounterId,omitempty"`
+	// DirectSupervision: the billing practitioner directly supervised the
+	// work (PCM under the practice's direct-supervision policy, §8 A12). An
+	// addition to api/contract.md's body; absent is false.
+	DirectSupervision bool `json:"directSupervision,omitempty"`
 }
 
 // Entry validates a time entry against every evidence rule that needs no
@@ -48,7 +52,9 @@ type EntryInput struct {
 //     endedAt is 1–480 minutes after startedAt (minutes, when both are sent,
 //     may not exceed that span); neither startedAt nor the end of the work
 //     lies in the future (beyond ClockSkew);
-//   - what: activity from Activities; notes that say what was done
+//   - what: activity, free text naming the kind of work (api/contract.md
+//     lists no values; Activities are the suggested ones); notes that say
+//     what was done
 //     (checkNotes); outcome completed or unanswered;
 //   - sessionId and encounterId, when sent, are valid ids.
 //
@@ -112,7 +118,7 @@ func (r Rules) Entry(in EntryInput, now time.Time) (events.TimeEntry, error) {
 			return events.TimeEntry{}, errs.Field(op, "minutes", "must not reach into the future: record the work once it is done")
 		}
 	}
-	if err := oneOf("activity", in.Activity, Activities); err != nil {
+	if err := checkText("activity", in.Activity, MaxActivity); err != nil {
 		return events.TimeEntry{}, err
 	}
 	if err := r.checkNotes(in.Notes); err != nil {
@@ -130,8 +136,8 @@ func (r Rules) Entry(in EntryInput, now time.Time) (events.TimeEntry, error) {
 	return events.TimeEntry{
 		ID: in.ID, PatientID: in.PatientID, Staff: in.Staff, Programs: slices.Clone(in.Programs),
 		StartedAt: started, Minutes: minutes, EndedAt: ended,
-		Activity: in.Activity, Notes: in.Notes, Outcome: in.Outcome,
-		SessionID: in.SessionID, EncounterID: in.EncounterID,
+		Activity: strings.TrimSpace(in.Activity), Notes: in.Notes, Outcome: in.Outcome,
+		SessionID: in.SessionID, EncounterID: in.EncounterID, DirectSupervision: in.DirectSupervision,
 	}, nil
 }
 

@@ -119,8 +119,11 @@ func TestEntryEvidenceRules(t *testing.T) {
 		{"minutes within endedAt span", func(in *domain.EntryInput) { in.Minutes, in.EndedAt = 15, "2025-03-14T09:52:00-05:00" }, "", ""},
 		{"minutes beyond endedAt span", func(in *domain.EntryInput) { in.Minutes, in.EndedAt = 23, "2025-03-14T09:52:00-05:00" }, "minutes", "must not exceed the time from startedAt to endedAt"},
 		// what
-		{"activity missing", func(in *domain.EntryInput) { in.Activity = "" }, "activity", "is required: one of care_coordination"},
-		{"activity free text", func(in *domain.EntryInput) { in.Activity = "medication reconciliation" }, "activity", "must be one of"},
+		{"activity missing", func(in *domain.EntryInput) { in.Activity = "" }, "activity", "is required"},
+		{"activity blank", func(in *domain.EntryInput) { in.Activity = "   " }, "activity", "is required"},
+		{"activity free text", func(in *domain.EntryInput) { in.Activity = "Medication review call" }, "", ""},
+		{"activity too long", func(in *domain.EntryInput) { in.Activity = strings.Repeat("a", domain.MaxActivity+1) }, "activity", "at most 200 characters"},
+		{"activity control character", func(in *domain.EntryInput) { in.Activity = "call\x00" }, "activity", "control characters"},
 		{"activity other", func(in *domain.EntryInput) { in.Activity = "other" }, "", ""},
 		{"outcome missing", func(in *domain.EntryInput) { in.Outcome = "" }, "outcome", "is required: one of completed, unanswered"},
 		{"outcome unknown", func(in *domain.EntryInput) { in.Outcome = "voicemail" }, "outcome", "must be one of completed, unanswered"},
@@ -179,6 +182,16 @@ func TestEntryPayload(t *testing.T) {
 	again, _ := rules.Entry(in, now.Add(time.Hour))
 	if !domain.SameEntry(e, again) {
 		t.Errorf("the same request at another time: got %+v, want %+v", again, e)
+	}
+	if e.DirectSupervision {
+		t.Errorf("directSupervision not sent: got true, want false")
+	}
+	// The optional fields reach the payload: free-text activity (trimmed)
+	// and direct supervision (§8 A12).
+	in.Activity, in.DirectSupervision = "  Medication review call ", true
+	e, err = rules.Entry(in, now)
+	if err != nil || e.Activity != "Medication review call" || !e.DirectSupervision {
+		t.Errorf("activity and directSupervision: got %q, %v, %v; want \"Medication review call\", true, nil", e.Activity, e.DirectSupervision, err)
 	}
 }
 

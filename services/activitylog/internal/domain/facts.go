@@ -101,7 +101,8 @@ type ExternalClaimInput struct {
 // practitionerNpi a valid NPI (the same-month exclusions of ccm-rules.md §2
 // depend on who billed); serviceMonth YYYY-MM and not after the current
 // month; dateOfService, when sent, a date within serviceMonth and not in the
-// future; status, when sent, from ClaimStatuses.
+// future; status, when sent, short text (api/contract.md lists no values;
+// ClaimStatuses are the usual ones), stored in lower case.
 func (r Rules) ExternalClaim(in ExternalClaimInput, now time.Time) (events.ExternalClaimRecorded, error) {
 	const op = "activitylog.ExternalClaim"
 	if in.Code == "" {
@@ -138,9 +139,10 @@ func (r Rules) ExternalClaim(in ExternalClaimInput, now time.Time) (events.Exter
 		}
 	}
 	if in.Status != "" {
-		if err := oneOf("status", in.Status, ClaimStatuses); err != nil {
+		if err := checkText("status", in.Status, MaxClaimStatus); err != nil {
 			return events.ExternalClaimRecorded{}, err
 		}
+		in.Status = strings.ToLower(strings.TrimSpace(in.Status))
 	}
 	return events.ExternalClaimRecorded{
 		Code: in.Code, PractitionerNPI: in.PractitionerNPI, ServiceMonth: in.ServiceMonth,

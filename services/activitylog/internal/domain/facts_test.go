@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -80,7 +81,9 @@ func TestExternalClaimRules(t *testing.T) {
 		{"date malformed", func(in *domain.ExternalClaimInput) { in.DateOfService = "28/02/2025" }, "dateOfService"},
 		{"date outside the month", func(in *domain.ExternalClaimInput) { in.DateOfService = "2025-03-01" }, "dateOfService"},
 		{"date in the future", func(in *domain.ExternalClaimInput) { in.ServiceMonth, in.DateOfService = "2025-03", "2025-03-20" }, "dateOfService"},
-		{"status unknown", func(in *domain.ExternalClaimInput) { in.Status = "approved" }, "status"},
+		{"status not in the usual list", func(in *domain.ExternalClaimInput) { in.Status = "Approved" }, ""},
+		{"status blank", func(in *domain.ExternalClaimInput) { in.Status = "  " }, "status"},
+		{"status too long", func(in *domain.ExternalClaimInput) { in.Status = strings.Repeat("x", domain.MaxClaimStatus+1) }, "status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,5 +107,14 @@ func TestClaimOccurredAt(t *testing.T) {
 	c.DateOfService = "2025-02-17"
 	if got := domain.ClaimOccurredAt(c); !got.Equal(time.Date(2025, 2, 17, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("with a date: got %v, want 2025-02-17", got)
+	}
+}
+
+// A claim status is any short text (api/contract.md lists none), stored
+// trimmed in lower case, which is how the billing rules compare it.
+func TestClaimStatusStoredLowerCase(t *testing.T) {
+	c, err := domain.DefaultRules().ExternalClaim(domain.ExternalClaimInput{Code: "99490", PractitionerNPI: npi, ServiceMonth: "2025-02", Status: " Canceled "}, now)
+	if err != nil || c.Status != "canceled" {
+		t.Fatalf("status \" Canceled \": got %q, %v; want \"canceled\", nil", c.Status, err)
 	}
 }

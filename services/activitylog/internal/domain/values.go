@@ -30,11 +30,12 @@ var Roles = slices.Concat(PractitionerRoles, ClinicalStaffRoles, NonClinicalRole
 // Programs are the program tags of a time entry (api/contract.md).
 var Programs = []string{"ccm", "pcm", "tcm", "rpm", "bhi", "g0506"}
 
-// Activities is the documented list of kinds of care-management work, the
-// "what activity" of ccm-rules.md §6.1 and the service elements of §5
-// (CP8 medication reconciliation and management, CP9 transitions and
-// referrals, CP2 community resources and symptom management). The notes say
-// what exactly was done.
+// Activities are the suggested kinds of care-management work, the "what
+// activity" of ccm-rules.md §6.1 and the service elements of §5 (CP8
+// medication reconciliation and management, CP9 transitions and referrals,
+// CP2 community resources and symptom management). api/contract.md lists no
+// values for activity, so any short text is accepted; these are stored
+// compactly and shown as choices. The notes say what exactly was done.
 var Activities = []string{
 	"care_coordination",
 	"medication_reconciliation",
@@ -62,10 +63,11 @@ var (
 	EncounterKinds = slices.Concat(VisitKinds, StayKinds)
 )
 
-// ClaimStatuses are the statuses an external claim may report; absent means
-// billed with the status unknown. The billing rules ignore denied, rejected,
-// void, voided and cancelled claims.
-var ClaimStatuses = []string{"billed", "submitted", "pending", "paid", "adjusted", "denied", "rejected", "void", "voided", "cancelled"}
+// ClaimStatuses are the usual statuses of an external claim (any short text
+// is accepted; absent means billed with the status unknown). The billing
+// rules ignore denied, rejected, void, voided, cancelled and canceled
+// claims; any other status blocks like a billed claim.
+var ClaimStatuses = []string{"billed", "submitted", "pending", "paid", "adjusted", "denied", "rejected", "void", "voided", "cancelled", "canceled"}
 
 // Limits of the evidence rules.
 const (
@@ -81,6 +83,10 @@ const (
 	MaxText = 1000
 	// MaxName bounds a staff member's name (runes).
 	MaxName = 200
+	// MaxActivity bounds an entry's activity (runes).
+	MaxActivity = 200
+	// MaxClaimStatus bounds an external claim's status (runes).
+	MaxClaimStatus = 50
 )
 
 // Event id prefixes, and the longest client id each leaves room for within

@@ -41,7 +41,11 @@ func decodeTimeRecorded(rec eventlog.Record) (entry, bool) {
 	if fastRead(rec) {
 		var d entryDraft
 		if d.decode(rec.Data) {
-			return d.pack(rec.ID, d.startedAt, rec.RecordedAt, d.minutes, 0, rec.Sequence), true
+			var flags uint8
+			if d.directSupervision {
+				flags |= entryDirectSupervision
+			}
+			return d.pack(rec.ID, d.startedAt, rec.RecordedAt, d.minutes, flags, rec.Sequence), true
 		}
 	}
 	var e events.TimeRecorded
@@ -66,6 +70,8 @@ func entryOf(e events.TimeEntry) rules.TimeEntry {
 		Outcome:     intern(e.Outcome),
 		SessionID:   e.SessionID,
 		EncounterID: e.EncounterID,
+
+		DirectSupervision: e.DirectSupervision,
 	}
 }
 

@@ -263,8 +263,9 @@ func fieldPlan(s *scanner, key []byte, v *events.CarePlanEstablished) bool {
 // bytes (or unescaped copies), until pack copies them into an entry.
 type entryDraft struct {
 	entryText[[]byte]
-	startedAt time.Time
-	minutes   int
+	startedAt         time.Time
+	minutes           int
+	directSupervision bool
 }
 
 // decode reads an events.TimeEntry payload (notes, patientId and endedAt
@@ -306,6 +307,8 @@ func (d *entryDraft) decode(data []byte) bool {
 			return s.bytes(&d.sessionID)
 		case "encounterId":
 			return s.bytes(&d.encounterID)
+		case "directSupervision":
+			return s.boolean(&d.directSupervision)
 		}
 		return s.skipOther(key, knownEntry)
 	})
