@@ -49,14 +49,16 @@ type Config struct {
 	// BatchBodyLimit is the largest batch request body in bytes (default
 	// 8 MiB, the embedded NATS server's largest message).
 	BatchBodyLimit int64
-	// NotesMinChars is the shortest note accepted (default 20 characters).
+	// NotesMinChars is the shortest note accepted (default 10 characters).
 	// It is a deployment setting rather than a practice policy: rules.Policy
 	// (the practice's policy object) holds the billing ambiguities of
 	// ccm-rules.md §8, and the documentation floor is the same for every
 	// practice.
 	NotesMinChars int
 	// NotesMinWords is how many distinct meaningful words notes must hold
-	// besides the program, the minutes and contact filler (default 3).
+	// besides the program, the minutes and contact filler (default 1: the
+	// contract refuses notes that only restate the program and the minutes;
+	// a deployment may ask for more).
 	NotesMinWords int
 }
 

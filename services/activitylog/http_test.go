@@ -73,7 +73,7 @@ func TestRecordRefusals(t *testing.T) {
 		{"wrong type", with(base, "minutes", "20"), 400, "invalid", "minutes", "JSON integer"},
 		{"not JSON", `{"id":`, 400, "invalid", "", "not valid JSON"},
 		{"vague notes", with(base, "notes", "CCM call – 20 minutes"), 400, "invalid", "notes", domain.SeedRule},
-		{"short notes", with(base, "notes", "Adjusted insulin"), 400, "invalid", "notes", "at least 20 characters"},
+		{"short notes", with(base, "notes", "Insulin"), 400, "invalid", "notes", "at least 10 characters"},
 		{"practitioner without NPI", with(base, "staff", map[string]any{"id": "dr-a", "name": "Dr A", "role": "physician"}), 400, "invalid", "staff.npi", "required"},
 		{"role outside the list", with(base, "staff", map[string]any{"id": "x", "name": "X", "role": "volunteer"}), 400, "invalid", "staff.role", "must be one of"},
 		{"no program", with(base, "programs", []string{}), 400, "invalid", "programs", "at least one"},

@@ -132,7 +132,8 @@ func TestEntryEvidenceRules(t *testing.T) {
 		}, "", ""},
 		{"notes missing", func(in *domain.EntryInput) { in.Notes = "" }, "notes", "are required and must say what was done"},
 		{"notes vague", func(in *domain.EntryInput) { in.Notes = "CCM call – 20 minutes" }, "notes", domain.SeedRule},
-		{"notes too short", func(in *domain.EntryInput) { in.Notes = "Adjusted insulin" }, "notes", "at least 20 characters"},
+		{"notes too short", func(in *domain.EntryInput) { in.Notes = "Insulin" }, "notes", "at least 10 characters"},
+		{"notes short but saying what was done", func(in *domain.EntryInput) { in.Notes = "Adjusted insulin" }, "", ""},
 		{"notes too long", func(in *domain.EntryInput) { in.Notes = strings.Repeat("Reviewed glucose log. ", 200) }, "notes", "at most 4000"},
 		{"notes with a control character", func(in *domain.EntryInput) { in.Notes = goodNote + "\x00" }, "notes", "control characters"},
 		{"notes with line breaks", func(in *domain.EntryInput) {

@@ -15,8 +15,10 @@ const SeedRule = "You must document who provided the service, what was done, and
 // notesRule is the rule reported for notes that do not say what was done.
 const notesRule = `must say what was done, not only the program and the minutes: "` + SeedRule + `"`
 
-// restatingPhrases restate the program, the activity or the contact instead
-// of saying what was done. Phrases are matched as
+// restatingPhrases restate the program or the contact instead of saying
+// what was done (api/contract.md refuses notes that only restate the program
+// and the minutes; an activity's name, "medication reconciliation", does say
+// what was done). Phrases are matched as
 // whole words after normalization (lower case, punctuation as spaces),
 // longest first.
 var restatingPhrases = []string{
@@ -24,10 +26,7 @@ var restatingPhrases = []string{
 	"advanced primary care management", "chronic care management", "principal care management",
 	"transitional care management", "remote patient monitoring", "remote physiologic monitoring",
 	"behavioral health integration", "collaborative care", "care management", "care mgmt",
-	// activity names as listed (the activity field already says this)
-	"community resource coordination", "medication reconciliation", "medication management",
-	"care plan review", "care plan revision", "patient education", "caregiver education",
-	"referral follow up", "transition follow up", "symptom monitoring", "care coordination",
+	// contact
 	"check in", "follow up call",
 }
 
@@ -40,7 +39,7 @@ var fillerWords = wordSet(
 	"service", "services", "billing", "billable", "bill", "billed",
 	// time
 	"time", "times", "timed", "spent", "spend", "spending", "total", "totals", "duration",
-	"m", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "sec", "secs", "second", "seconds",
+	"m", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "sec", "secs", "second", "seconds", "pm",
 	"monthly", "month", "weekly", "daily", "today", "yesterday",
 	// contact
 	"call", "calls", "called", "calling", "phone", "phoned", "telephone", "telephonic", "tel", "tele",
@@ -69,8 +68,8 @@ func wordSet(ws ...string) map[string]bool {
 var timeUnits = []string{"minutes", "minute", "mins", "min", "m", "hours", "hour", "hrs", "hr", "h", "secs", "sec", "s"}
 
 // MeaningfulWords returns the distinct words of notes that say something
-// beyond the program, the activity name, the minutes and the contact: what
-// remains after removing program and activity names, numbers and
+// beyond the program, the minutes and the contact: what remains after
+// removing program names, numbers and
 // number+unit tokens ("20", "20m", "0:20"), and filler words ("call",
 // "spent", "patient", "with"). Order is first appearance.
 func MeaningfulWords(notes string) []string {

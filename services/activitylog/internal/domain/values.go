@@ -119,10 +119,11 @@ type Rules struct {
 	ClockSkew time.Duration
 }
 
-// DefaultRules returns the defaults: notes of at least 20 characters with at
-// least 3 meaningful words, 5 minutes of clock skew.
+// DefaultRules returns the defaults: notes of at least 10 characters with
+// at least one meaningful word (api/contract.md refuses notes that only
+// restate the program and the minutes), 5 minutes of clock skew.
 func DefaultRules() Rules {
-	return Rules{NotesMinChars: 20, NotesMinWords: 3, ClockSkew: 5 * time.Minute}
+	return Rules{NotesMinChars: 10, NotesMinWords: 1, ClockSkew: 5 * time.Minute}
 }
 
 // ValidNPI reports whether s is a well-formed NPI (events.ValidNPI).
