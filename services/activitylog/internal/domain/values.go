@@ -165,7 +165,7 @@ func parseInstant(field, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, errs.Field("activitylog", field, "is required")
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := events.ParseInstant(s)
 	if err != nil {
 		return time.Time{}, errs.Field("activitylog", field, "must be an RFC 3339 time with an offset, e.g. 2025-03-14T09:30:00-05:00")
 	}

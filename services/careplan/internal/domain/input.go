@@ -19,7 +19,7 @@ func ParseTime(op, field, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, errs.Field(op, field, "is required")
 	}
-	t, err := time.Parse(time.RFC3339, v)
+	t, err := events.ParseInstant(v)
 	if err != nil {
 		return time.Time{}, errs.Field(op, field, "must be an RFC 3339 time with an offset, such as 2025-03-14T09:30:00-05:00")
 	}

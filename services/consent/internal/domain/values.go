@@ -131,7 +131,7 @@ func parseInstant(op, field, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, errs.Field(op, field, "is required")
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := events.ParseInstant(s)
 	if err != nil {
 		return time.Time{}, errs.Field(op, field, "must be a time in RFC 3339 with an offset, e.g. 2025-03-14T09:30:00-05:00")
 	}
