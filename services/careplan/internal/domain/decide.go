@@ -164,9 +164,11 @@ var latestZone = time.FixedZone("UTC+14", 14*60*60)
 // RecordComplexity decides whether complexity.recorded c may be written
 // (POST /v1/patients/{id}/complexity): the month's medical decision making by
 // the billing practitioner, which complex CCM needs (T11). The month must
-// have begun, and decidedAt must fall within it, read in decidedAt's own
-// offset (the local time of care the client sent), and not in the future.
-// Several decisions for one month are kept; billing reads them.
+// have begun and decidedAt must not be in the future. decidedAt may fall
+// outside the month (a decision documented after it, or stamped when it was
+// recorded): api/contract.md ties the two fields by nothing, and billing
+// attributes the decision to the month the client named. Several decisions
+// for one month are kept; billing reads them.
 func RecordComplexity(s State, c events.ComplexityRecorded, now time.Time) error {
 	const op = OpRecordComplexity
 	month, err := ParseMonth(op, "month", c.Month)
@@ -185,9 +187,6 @@ func RecordComplexity(s State, c events.ComplexityRecorded, now time.Time) error
 	}
 	if err := pastTime(op, "decidedAt", c.DecidedAt, now); err != nil {
 		return err
-	}
-	if c.DecidedAt.Format("2006-01") != c.Month {
-		return errs.Field(op, "decidedAt", "must fall within month %s", c.Month)
 	}
 	if !s.Enrolled {
 		return errPatientNotFound(op)

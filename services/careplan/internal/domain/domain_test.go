@@ -288,7 +288,7 @@ func TestRecordComplexity(t *testing.T) {
 			// 2025-03-01T03:00Z is still February in Chicago.
 			c.Month, c.DecidedAt = "2025-02", time.Date(2025, 2, 28, 21, 0, 0, 0, chicago)
 		}), ok},
-		{"decidedAt outside the month", given, base(func(c *events.ComplexityRecorded) { c.Month = "2025-02" }), invalid("decidedAt")},
+		{"decidedAt after the month it is for", given, base(func(c *events.ComplexityRecorded) { c.Month = "2025-02" }), ok},
 		{"next month", given, base(func(c *events.ComplexityRecorded) { c.Month = "2025-04" }), invalid("month")},
 		{"no month", given, base(func(c *events.ComplexityRecorded) { c.Month = "" }), invalid("month")},
 		{"month malformed", given, base(func(c *events.ComplexityRecorded) { c.Month = "2025-3" }), invalid("month")},
