@@ -470,7 +470,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		{"revision without author", "POST", revisionsPath("cp-1"), e.clinician, without(rev, "authorNpi"), nil, 400, "invalid", "authorNpi"},
 		{"revision changing nothing", "POST", revisionsPath("cp-1"), e.clinician, without(rev, "prognosis"), nil, 400, "invalid", ""},
 		{"revision unknown field", "POST", revisionsPath("cp-1"), e.clinician, with(rev, "kind", "disease_specific"), nil, 400, "invalid", "kind"},
-		{"revision element shape", "POST", revisionsPath("cp-1"), e.clinician, with(rev, "problems", []obj{{"code": "U07.1"}}), nil, 400, "invalid", "problems[0].code"},
+		{"revision element shape", "POST", revisionsPath("cp-1"), e.clinician, with(rev, "problems", []obj{{"code": "150.22"}}), nil, 400, "invalid", "problems[0].code"},
 		{"revision of an unknown plan", "POST", revisionsPath("cp-9"), e.clinician, rev, nil, 404, "not_found", ""},
 		{"revision for an unknown patient", "POST", "/v1/patients/p-404/care-plans/cp-1/revisions", e.clinician, rev, nil, 404, "not_found", ""},
 

@@ -246,7 +246,7 @@ func icd10(op, field, v string, needed bool) error {
 		return nil
 	}
 	if !ValidICD10CM(v) {
-		return errs.Field(op, field, "must be an ICD-10-CM code with its dot, such as I50.22")
+		return errs.Field(op, field, "must be an ICD-10-CM code, such as I50.22")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"regexp"
 	"time"
 
 	"github.com/carelog/carelog/events"
@@ -60,10 +59,10 @@ func Bool(op, field string, v *bool) (bool, error) {
 // ValidNPI reports whether s is a well-formed NPI (events.ValidNPI).
 func ValidNPI(s string) bool { return events.ValidNPI(s) }
 
-// icd10CM is the shape of an ICD-10-CM code with its dot: a letter other than
-// U, two characters, then up to four after the dot. It checks the form, not
-// that the code exists in the year's code set.
-var icd10CM = regexp.MustCompile(`^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$`)
-
-// ValidICD10CM reports whether s has the form of an ICD-10-CM code.
-func ValidICD10CM(s string) bool { return icd10CM.MatchString(s) }
+// ValidICD10CM reports whether s has the form of an ICD-10-CM code, in any
+// case, with or without its dot (events.NormalizeICD10CM). It checks the
+// form, not that the code exists in the year's code set.
+func ValidICD10CM(s string) bool {
+	_, ok := events.NormalizeICD10CM(s)
+	return ok
+}

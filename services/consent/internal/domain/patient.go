@@ -181,8 +181,11 @@ func (in Enrollment) Event(id string, now time.Time) (events.PatientEnrolled, er
 	if in.MBI == "" {
 		return events.PatientEnrolled{}, errs.Field(op, "mbi", "is required")
 	}
+	// Written as printed on the Medicare card ("1EG4-TE5-MK73") or in lower
+	// case, it is stored in the CMS format.
+	in.MBI = events.NormalizeMBI(in.MBI)
 	if !ValidMBI(in.MBI) {
-		return events.PatientEnrolled{}, errs.Field(op, "mbi", "must be an 11-character Medicare Beneficiary Identifier in the CMS format (upper case, no dashes)")
+		return events.PatientEnrolled{}, errs.Field(op, "mbi", "must be an 11-character Medicare Beneficiary Identifier in the CMS format (dashes and case do not matter)")
 	}
 	if !ValidNPI(in.BillingPractitionerNPI) {
 		return events.PatientEnrolled{}, errs.Field(op, "billingPractitionerNpi", "must be a valid NPI (10 digits with a correct check digit)")
@@ -260,9 +263,11 @@ func (in ConditionInput) Event(now time.Time) (events.ConditionRecorded, error) 
 	if in.Code == "" {
 		return events.ConditionRecorded{}, errs.Field(op, "code", "is required")
 	}
-	if !ValidICD10CM(in.Code) {
-		return events.ConditionRecorded{}, errs.Field(op, "code", "must be an ICD-10-CM code, upper case with its dot, e.g. E11.65")
+	code, ok := events.NormalizeICD10CM(in.Code)
+	if !ok {
+		return events.ConditionRecorded{}, errs.Field(op, "code", "must be an ICD-10-CM code, such as E11.65 (E1165 and e11.65 are read as E11.65)")
 	}
+	in.Code = code
 	if err := text(op, "description", in.Description, 500); err != nil {
 		return events.ConditionRecorded{}, err
 	}

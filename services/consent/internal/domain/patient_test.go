@@ -37,7 +37,8 @@ func TestEnrollPatient(t *testing.T) {
 		{name: "birth date in the future", practice: practiceWithA, in: with(func(in *Enrollment) { in.BirthDate = "2025-03-16" }), wantKind: errs.Invalid, wantField: "birthDate"},
 		{name: "birth date over 130 years ago", practice: practiceWithA, in: with(func(in *Enrollment) { in.BirthDate = "1890-01-01" }), wantKind: errs.Invalid, wantField: "birthDate"},
 		{name: "mbi missing", practice: practiceWithA, in: with(func(in *Enrollment) { in.MBI = "" }), wantKind: errs.Invalid, wantField: "mbi"},
-		{name: "mbi with dashes", practice: practiceWithA, in: with(func(in *Enrollment) { in.MBI = "1EG4-TE5-MK73" }), wantKind: errs.Invalid, wantField: "mbi"},
+		{name: "mbi as printed on the card", practice: practiceWithA, in: with(func(in *Enrollment) { in.MBI = "1eg4-te5-mk73" })},
+		{name: "mbi too short", practice: practiceWithA, in: with(func(in *Enrollment) { in.MBI = "1EG4TE5MK7" }), wantKind: errs.Invalid, wantField: "mbi"},
 		{name: "mbi excluded letter", practice: practiceWithA, in: with(func(in *Enrollment) { in.MBI = "1SG4TE5MK73" }), wantKind: errs.Invalid, wantField: "mbi"},
 		{name: "billing NPI check digit", practice: practiceWithA, in: with(func(in *Enrollment) { in.BillingPractitionerNPI = npiBad }), wantKind: errs.Invalid, wantField: "billingPractitionerNpi"},
 		{name: "billing NPI not registered", practice: practiceWithA, in: with(func(in *Enrollment) { in.BillingPractitionerNPI = npiB }), wantKind: errs.Invalid, wantField: "billingPractitionerNpi"},
@@ -58,7 +59,8 @@ func TestEnrollPatient(t *testing.T) {
 			if err != nil {
 				return
 			}
-			want := events.PatientEnrolled{ID: "p-chosen", MRN: tt.in.MRN, Name: tt.in.Name, BirthDate: tt.in.BirthDate, MBI: tt.in.MBI,
+			// The MBI is stored in the CMS format (events.NormalizeMBI).
+			want := events.PatientEnrolled{ID: "p-chosen", MRN: tt.in.MRN, Name: tt.in.Name, BirthDate: tt.in.BirthDate, MBI: events.NormalizeMBI(tt.in.MBI),
 				BillingPractitionerNPI: tt.in.BillingPractitionerNPI, DeceasedDate: tt.in.DeceasedDate}
 			if e != want {
 				t.Errorf("got %+v, want %+v", e, want)
@@ -84,8 +86,9 @@ func TestRecordCondition(t *testing.T) {
 		{name: "onset date", given: isEnrolled, in: with(func(in *ConditionInput) { in.OnsetDate = "2019-06-01" })},
 		{name: "another code", given: append(isEnrolled, condition(3, "I10", 12, true)), in: valid},
 		{name: "code missing", given: isEnrolled, in: with(func(in *ConditionInput) { in.Code = "" }), wantKind: errs.Invalid, wantField: "code"},
-		{name: "code lower case", given: isEnrolled, in: with(func(in *ConditionInput) { in.Code = "e11.65" }), wantKind: errs.Invalid, wantField: "code"},
-		{name: "code without dot", given: isEnrolled, in: with(func(in *ConditionInput) { in.Code = "E1165" }), wantKind: errs.Invalid, wantField: "code"},
+		{name: "code lower case", given: isEnrolled, in: with(func(in *ConditionInput) { in.Code = "e11.65" })},
+		{name: "code without dot", given: isEnrolled, in: with(func(in *ConditionInput) { in.Code = "E1165" })},
+		{name: "code not ICD-10-CM", given: isEnrolled, in: with(func(in *ConditionInput) { in.Code = "E11-65" }), wantKind: errs.Invalid, wantField: "code"},
 		{name: "code not ICD-10", given: isEnrolled, in: with(func(in *ConditionInput) { in.Code = "250.00" }), wantKind: errs.Invalid, wantField: "code"},
 		{name: "description missing", given: isEnrolled, in: with(func(in *ConditionInput) { in.Description = "" }), wantKind: errs.Invalid, wantField: "description"},
 		{name: "duration missing", given: isEnrolled, in: with(func(in *ConditionInput) { in.ExpectedDurationMonths = nil }), wantKind: errs.Invalid, wantField: "expectedDurationMonths"},
@@ -107,7 +110,9 @@ func TestRecordCondition(t *testing.T) {
 			if err != nil {
 				return
 			}
-			want := events.ConditionRecorded{Code: tt.in.Code, Description: tt.in.Description, ExpectedDurationMonths: *tt.in.ExpectedDurationMonths,
+			// The code is stored as ICD-10-CM writes it (upper case, dotted).
+			code, _ := events.NormalizeICD10CM(tt.in.Code)
+			want := events.ConditionRecorded{Code: code, Description: tt.in.Description, ExpectedDurationMonths: *tt.in.ExpectedDurationMonths,
 				SignificantRisk: *tt.in.SignificantRisk, OnsetDate: tt.in.OnsetDate}
 			if e != want {
 				t.Errorf("got %+v, want %+v", e, want)

@@ -63,14 +63,13 @@ func ValidMBI(s string) bool {
 	return true
 }
 
-var icd10cm = regexp.MustCompile(`^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$`)
-
-// ValidICD10CM reports whether s has the form of an ICD-10-CM code, written
-// upper case with its dot ("E11.65", "I10"): a letter other than U (reserved
-// for special purposes), a digit, a digit or A/B, then optionally a dot and
-// one to four characters. It checks the form, not membership of the current
-// code set.
-func ValidICD10CM(s string) bool { return icd10cm.MatchString(s) }
+// ValidICD10CM reports whether s is an ICD-10-CM code as stored: upper case
+// with its dot ("E11.65", "I10"; events.NormalizeICD10CM). It checks the
+// form, not membership of the current code set.
+func ValidICD10CM(s string) bool {
+	n, ok := events.NormalizeICD10CM(s)
+	return ok && n == s
+}
 
 var ein = regexp.MustCompile(`^[0-9]{2}-?[0-9]{7}$`)
 

@@ -74,7 +74,7 @@ func TestValidICD10CM(t *testing.T) {
 		{"e11.65", false}, // lower case
 		{"E1165", false},  // no dot
 		{"E11.", false},
-		{"U07.1", false}, // U codes are reserved for special purposes
+		{"U07.1", true}, // special-purpose U codes are codes too (U09.9 post-COVID)
 		{"E11.65123", false},
 		{"1E1.65", false},
 		{"E1C.65", false},
