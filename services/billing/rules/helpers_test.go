@@ -275,3 +275,14 @@ func checkEvaluation(t *testing.T, ev Evaluation, w want) {
 }
 
 func n(v int) *int { return &v }
+
+// evaluateIn evaluates the base facts of month ("" is 2025-03) after setup,
+// returning the facts evaluated and the evaluation.
+func evaluateIn(month string, setup func(f *Facts)) (Facts, Evaluation) {
+	if month == "" {
+		month = "2025-03"
+	}
+	f := factsIn(month)
+	setup(&f)
+	return f, Evaluate(f)
+}

@@ -33,13 +33,7 @@ func lnRun(t *testing.T, cases []lnCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			month := c.month
-			if month == "" {
-				month = "2025-03"
-			}
-			f := factsIn(month)
-			c.setup(&f)
-			ev := Evaluate(f)
+			f, ev := evaluateIn(c.month, c.setup)
 			checkEvaluation(t, ev, c.want)
 			lnCheckLines(t, ev, f.BillingPractitioner.NPI, c.dx, c.evidence)
 			if c.minutes != nil || c.needed != nil {

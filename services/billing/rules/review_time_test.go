@@ -23,16 +23,12 @@ func runRV(t *testing.T, cases []rvCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			month := c.month
-			if month == "" {
-				month = "2025-03"
-			}
-			f := factsIn(month)
-			if c.loc != nil {
-				f.Location = c.loc
-			}
-			c.setup(&f)
-			ev := Evaluate(f)
+			_, ev := evaluateIn(c.month, func(f *Facts) {
+				if c.loc != nil {
+					f.Location = c.loc
+				}
+				c.setup(f)
+			})
 			checkEvaluation(t, ev, c.want)
 			if c.unbilled != nil && ev.UnbilledMinutes != *c.unbilled {
 				t.Errorf("unbilledMinutes: got %d, want %d", ev.UnbilledMinutes, *c.unbilled)
