@@ -101,8 +101,8 @@ type ExternalClaimInput struct {
 // practitionerNpi a valid NPI (the same-month exclusions of ccm-rules.md §2
 // depend on who billed); serviceMonth YYYY-MM and not after the current
 // month; dateOfService, when sent, a date within serviceMonth and not in the
-// future; status, when sent, short text (api/contract.md lists no values;
-// ClaimStatuses are the usual ones), stored in lower case.
+// future; status, when sent, short text (api/contract.md lists no values),
+// stored in lower case as the billing rules compare it.
 func (r Rules) ExternalClaim(in ExternalClaimInput, now time.Time) (events.ExternalClaimRecorded, error) {
 	const op = "activitylog.ExternalClaim"
 	if in.Code == "" {

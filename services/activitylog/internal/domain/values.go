@@ -30,27 +30,6 @@ var Roles = slices.Concat(PractitionerRoles, ClinicalStaffRoles, NonClinicalRole
 // Programs are the program tags of a time entry (api/contract.md).
 var Programs = []string{"ccm", "pcm", "tcm", "rpm", "bhi", "g0506"}
 
-// Activities are the suggested kinds of care-management work, the "what
-// activity" of ccm-rules.md §6.1 and the service elements of §5 (CP8
-// medication reconciliation and management, CP9 transitions and referrals,
-// CP2 community resources and symptom management). api/contract.md lists no
-// values for activity, so any short text is accepted; these are stored
-// compactly and shown as choices. The notes say what exactly was done.
-var Activities = []string{
-	"care_coordination",
-	"medication_reconciliation",
-	"medication_management",
-	"care_plan_review",
-	"care_plan_revision",
-	"patient_education",
-	"caregiver_education",
-	"referral_follow_up",
-	"transition_follow_up",
-	"community_resource_coordination",
-	"symptom_monitoring",
-	"other",
-}
-
 // Outcomes of a time entry: unanswered marks an outreach attempt without
 // contact, which billing does not count by default (ccm-rules.md §8 A7).
 var Outcomes = []string{"completed", "unanswered"}
@@ -62,12 +41,6 @@ var (
 	StayKinds      = []string{"inpatient_stay", "snf_stay"}
 	EncounterKinds = slices.Concat(VisitKinds, StayKinds)
 )
-
-// ClaimStatuses are the usual statuses of an external claim (any short text
-// is accepted; absent means billed with the status unknown). The billing
-// rules ignore denied, rejected, void, voided, cancelled and canceled
-// claims; any other status blocks like a billed claim.
-var ClaimStatuses = []string{"billed", "submitted", "pending", "paid", "adjusted", "denied", "rejected", "void", "voided", "cancelled", "canceled"}
 
 // Limits of the evidence rules.
 const (
@@ -83,9 +56,11 @@ const (
 	MaxText = 1000
 	// MaxName bounds a staff member's name (runes).
 	MaxName = 200
-	// MaxActivity bounds an entry's activity (runes).
+	// MaxActivity bounds an entry's activity (runes): free text, as
+	// api/contract.md lists no values (the README suggests the usual ones).
 	MaxActivity = 200
-	// MaxClaimStatus bounds an external claim's status (runes).
+	// MaxClaimStatus bounds an external claim's status (runes): free text,
+	// which the billing rules read (rules.ExternalClaim.Status).
 	MaxClaimStatus = 50
 )
 

@@ -198,22 +198,32 @@ type complexityResponse struct {
 // The mappers keep the difference between an absent list (nil: unchanged in
 // a revision) and an empty one; establish then turns absent into empty.
 
+// icd10 writes a code the way conditions store it (upper case, dotted;
+// events.NormalizeICD10CM), so that a plan's codes match the problem list's.
+// A code without that form is kept as sent for the decider to refuse.
+func icd10(code string) string {
+	if n, ok := events.NormalizeICD10CM(code); ok {
+		return n
+	}
+	return code
+}
+
 func problems(in []problem) []events.CarePlanProblem {
 	return mapList(in, func(p problem) events.CarePlanProblem {
-		return events.CarePlanProblem{Code: p.Code, Description: p.Description}
+		return events.CarePlanProblem{Code: icd10(p.Code), Description: p.Description}
 	})
 }
 
 func goals(in []goal) []events.CarePlanGoal {
 	return mapList(in, func(g goal) events.CarePlanGoal {
-		return events.CarePlanGoal{ConditionCode: g.ConditionCode, Description: g.Description,
+		return events.CarePlanGoal{ConditionCode: icd10(g.ConditionCode), Description: g.Description,
 			Measure: g.Measure, Target: g.Target, TargetDate: g.TargetDate}
 	})
 }
 
 func interventions(in []intervention) []events.CarePlanIntervention {
 	return mapList(in, func(i intervention) events.CarePlanIntervention {
-		return events.CarePlanIntervention{Description: i.Description, ConditionCode: i.ConditionCode, Frequency: i.Frequency,
+		return events.CarePlanIntervention{Description: i.Description, ConditionCode: icd10(i.ConditionCode), Frequency: i.Frequency,
 			Responsible: events.ResponsibleParty{Name: i.Responsible.Name, Role: i.Responsible.Role, StaffID: i.Responsible.StaffID}}
 	})
 }
