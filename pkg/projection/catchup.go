@@ -27,12 +27,26 @@ import (
 // quarters of the machine's (or its cgroup's) memory; when the last such
 // Runner reaches the end of the log the previous settings come back.
 //
+// The first catch-up of the process also grows the heap by an eighth of
+// the memory available (at most HugeHeapMax) of address space advised for
+// transparent huge pages (adviseHugeHeap, hugepages_linux.go): the read
+// model then grows into huge pages, which on these VMs makes first touches
+// of heap memory ~1.5 times cheaper and reused ones ~40 times. The range is
+// never touched by the advice itself; the runtime's scavenger returns what
+// stays unused.
+//
 // Operators keep the last word: with GOGC or GOMEMLIMIT in the environment
 // nothing is changed, and when the memory available cannot be read the
-// policy stays off rather than let the heap grow unbounded.
+// policy stays off rather than let the heap grow unbounded; GODEBUG=
+// disablethp=1 or the kernel's THP mode "never" leave the heap's pages as
+// they are.
 
 // CatchUpGCPercent is the GC percent while catching up.
 const CatchUpGCPercent = 200
+
+// HugeHeapMax bounds the heap range the first catch-up advises for huge
+// pages.
+const HugeHeapMax = 2 << 30
 
 // catchUpMinEvents is the backlog from which a Runner raises it (a
 // variable for the tests).
@@ -43,6 +57,7 @@ var catchUp struct {
 	holders   int
 	prevGC    int
 	prevLimit int64
+	advised   bool // the huge-page range was reserved (once per process)
 }
 
 // holdCatchUpGC applies the catch-up policy until the returned release is
@@ -60,6 +75,11 @@ func holdCatchUpGC() (release func()) {
 		}
 		catchUp.prevLimit = debug.SetMemoryLimit(int64(avail / 4 * 3))
 		catchUp.prevGC = debug.SetGCPercent(CatchUpGCPercent)
+		if !catchUp.advised {
+			catchUp.advised = true
+			// Best effort: without the advice the heap keeps 4 KiB pages.
+			_, _, _ = adviseHugeHeap(int(min(avail/8, HugeHeapMax)))
+		}
 	}
 	catchUp.holders++
 	var once sync.Once
