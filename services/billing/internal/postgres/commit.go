@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"io"
 	"runtime"
 	"slices"
 	"strconv"
@@ -57,7 +59,7 @@ func (s *Store) Commit(ctx context.Context, c readmodel.Changes, through uint64)
 	if err != nil {
 		return wrap(op, err)
 	}
-	w, err := encodeChanges(c)
+	w, err := encodeChanges(c, s.copyThreshold)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -67,7 +69,7 @@ func (s *Store) Commit(ctx context.Context, c readmodel.Changes, through uint64)
 	}
 	// A no-op after Commit; a rollback that fails closes the connection.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	applied, err := w.write(ctx, tx, to, s.copyThreshold)
+	applied, err := w.write(ctx, tx, to)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -87,6 +89,8 @@ type table struct {
 	// deleteKeys deletes the rows whose keys are in the parallel text
 	// arrays $1..$k (key order).
 	deleteKeys string
+	// copyFrom copies binary tuples of cols into the table.
+	copyFrom string
 }
 
 func newTable(name string, cols, key []string) *table {
@@ -114,6 +118,7 @@ func newTable(name string, cols, key []string) *table {
 			" ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + strings.Join(set, ", "),
 		deleteKeys: "DELETE FROM " + target + " t USING unnest(" + strings.Join(arrays, ", ") + ") AS k(" + strings.Join(key, ", ") + ")" +
 			" WHERE " + strings.Join(match, " AND "),
+		copyFrom: "COPY " + target + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT binary)",
 	}
 }
 
@@ -121,11 +126,16 @@ func newTable(name string, cols, key []string) *table {
 // empty).
 type rowKey [4]string
 
-// rowSet is the encoded rows of one table, one row per key.
+// rowSet is the encoded rows of one table, one row per key: as binary COPY
+// tuples (in pooled chunks) when the table is copied
+// and has a tuple encoder, as []any otherwise (upserts, or COPY through
+// pgx).
 type rowSet struct {
-	t    *table
-	rows [][]any
-	keys []rowKey
+	t      *table
+	keys   []rowKey
+	rows   [][]any
+	tuples [][]byte // binary COPY tuples, in chunks (chunkPool)
+	copied bool     // at least the Store's copyThreshold rows
 }
 
 // keyArrays returns the keys of the rows for which keep is true as one
@@ -165,7 +175,7 @@ type writes struct {
 
 func (w *writes) sets() []rowSet { return []rowSet{w.patientMonths, w.totals, w.batches, w.patients} }
 
-func encodeChanges(c readmodel.Changes) (*writes, error) {
+func encodeChanges(c readmodel.Changes, copyThreshold int) (*writes, error) {
 	w := &writes{replaced: make(map[rowKey]bool, len(c.TotalsReplaced)), fresh: make(map[rowKey]bool, len(c.PatientMonths)+len(c.Patients))}
 	// A key is new only when every row given for it is marked new.
 	mark := func(k rowKey, isNew bool) {
@@ -192,85 +202,121 @@ func encodeChanges(c readmodel.Changes) (*writes, error) {
 	var err error
 	if w.patientMonths, err = encodeRows(patientMonths, c.PatientMonths, func(pm readmodel.PatientMonth) rowKey {
 		return rowKey{pm.Month, pm.PatientID}
-	}, patientMonthRow); err != nil {
+	}, patientMonthRow, patientMonthTuple, copyThreshold); err != nil {
 		return nil, err
 	}
 	if w.totals, err = encodeRows(minuteTotals, c.Totals, func(t readmodel.MinuteTotal) rowKey {
 		return rowKey{t.Month, t.PatientID, t.Program, t.Role}
-	}, minuteTotalRow); err != nil {
+	}, minuteTotalRow, minuteTotalTuple, copyThreshold); err != nil {
 		return nil, err
 	}
-	if w.batches, err = encodeRows(batches, c.Batches, func(b readmodel.Batch) rowKey { return rowKey{b.ID} }, batchRow); err != nil {
+	if w.batches, err = encodeRows(batches, c.Batches, func(b readmodel.Batch) rowKey { return rowKey{b.ID} }, batchRow, nil, copyThreshold); err != nil {
 		return nil, err
 	}
-	if w.patients, err = encodeRows(patients, c.Patients, func(p readmodel.Patient) rowKey { return rowKey{p.PatientID} }, patientRow); err != nil {
+	if w.patients, err = encodeRows(patients, c.Patients, func(p readmodel.Patient) rowKey { return rowKey{p.PatientID} }, patientRow, patientTuple, copyThreshold); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
 // encodeRows encodes vs, keeping for each key only its last row (one
-// statement may not write a key twice) at the place of its first. Large
-// sets are encoded on GOMAXPROCS goroutines.
-func encodeRows[T any](t *table, vs []T, key func(T) rowKey, row func(T) ([]any, error)) (rowSet, error) {
-	enc := make([][]any, len(vs))
-	errc := make([]error, len(vs))
-	encodeRange := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			enc[i], errc[i] = row(vs[i])
-		}
-	}
-	if workers := min(runtime.GOMAXPROCS(0), len(vs)/parallelEncode+1); workers > 1 {
-		var wg sync.WaitGroup
-		per := (len(vs) + workers - 1) / workers
-		for lo := 0; lo < len(vs); lo += per {
-			wg.Add(1)
-			go func() { defer wg.Done(); encodeRange(lo, min(lo+per, len(vs))) }()
-		}
-		wg.Wait()
-	} else {
-		encodeRange(0, len(vs))
-	}
-	set := rowSet{t: t, rows: make([][]any, 0, len(vs)), keys: make([]rowKey, 0, len(vs))}
-	for i := range vs {
-		if errc[i] != nil {
-			return set, errc[i]
-		}
-	}
+// statement may not write a key twice) at the place of its first: as binary
+// COPY tuples when at least copyThreshold rows remain and tuple is set, as
+// []any rows otherwise. Large sets are encoded on GOMAXPROCS goroutines.
+func encodeRows[T any](t *table, vs []T, key func(T) rowKey, row func(T) ([]any, error),
+	tuple func(*tuples, T) error, copyThreshold int) (rowSet, error) {
+	set := rowSet{t: t, keys: make([]rowKey, 0, len(vs))}
 	// Rows in strictly increasing key order have no duplicate (the
 	// projection writes them sorted by patient, then month): no map.
-	distinct := true
-	var prev rowKey
+	var kept []int // indexes of vs kept, in order; nil: all
 	for i, v := range vs {
 		k := key(v)
-		if i > 0 && compareKeys(prev, k) >= 0 {
-			distinct = false
+		if i > 0 && compareKeys(set.keys[i-1], k) >= 0 {
+			set.keys = set.keys[:0]
+			kept = dedupe(vs, key, &set.keys)
 			break
 		}
-		prev = k
-	}
-	if distinct {
-		for i, v := range vs {
-			set.rows = append(set.rows, enc[i])
-			set.keys = append(set.keys, key(v))
-		}
-		return set, nil
-	}
-	at := make(map[rowKey]int, len(vs))
-	for i, v := range vs {
-		if errc[i] != nil {
-			return set, errc[i]
-		}
-		k := key(v)
-		if j, ok := at[k]; ok {
-			set.rows[j] = enc[i]
-			continue
-		}
-		at[k] = len(set.rows)
-		set.rows = append(set.rows, enc[i])
 		set.keys = append(set.keys, k)
 	}
-	return set, nil
+	n := len(set.keys)
+	at := func(i int) T {
+		if kept != nil {
+			return vs[kept[i]]
+		}
+		return vs[i]
+	}
+	set.copied = n >= copyThreshold
+	workers := min(runtime.GOMAXPROCS(0), n/parallelEncode+1)
+	per := (n + workers - 1) / max(workers, 1)
+	if set.copied && tuple != nil {
+		parts := make([][][]byte, workers)
+		err := inParallel(workers, func(w int) error {
+			tb := &tuples{}
+			defer func() { parts[w] = tb.chunks() }()
+			for i := min(w*per, n); i < min((w+1)*per, n); i++ {
+				if err := tuple(tb, at(i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		set.tuples = slices.Concat(parts...)
+		if err != nil {
+			releaseChunks(set.tuples)
+			set.tuples = nil
+		}
+		return set, err
+	}
+	set.rows = make([][]any, n)
+	err := inParallel(workers, func(w int) error {
+		for i := min(w*per, n); i < min((w+1)*per, n); i++ {
+			r, err := row(at(i))
+			if err != nil {
+				return err
+			}
+			set.rows[i] = r
+		}
+		return nil
+	})
+	return set, err
+}
+
+// dedupe returns the indexes of vs that encodeRows keeps (each key's last
+// row, at the place of its first) and appends their keys to keys.
+func dedupe[T any](vs []T, key func(T) rowKey, keys *[]rowKey) []int {
+	at := make(map[rowKey]int, len(vs))
+	var kept []int
+	for i, v := range vs {
+		k := key(v)
+		if j, ok := at[k]; ok {
+			kept[j] = i
+			continue
+		}
+		at[k] = len(kept)
+		kept = append(kept, i)
+		*keys = append(*keys, k)
+	}
+	return kept
+}
+
+// inParallel runs do(0..n-1) on n goroutines (inline when n is 1) and
+// returns the first error by index.
+func inParallel(n int, do func(w int) error) error {
+	if n <= 1 {
+		return do(0)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() { errs[w] = do(w) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // compareKeys orders keys by their second column, then the first, third
@@ -282,7 +328,7 @@ func compareKeys(a, b rowKey) int {
 // write applies w in tx and advances the checkpoint to through; applied is
 // false when the checkpoint is already at or beyond through (tx must then be
 // rolled back).
-func (w *writes) write(ctx context.Context, tx pgx.Tx, through int64, copyThreshold int) (applied bool, err error) {
+func (w *writes) write(ctx context.Context, tx pgx.Tx, through int64) (applied bool, err error) {
 	// First round trip: the checkpoint (taking its row lock before any row
 	// is written), then the deletes: totals of replaced patient-months, and
 	// the keys of every table written by COPY. Small tables' upserts join
@@ -297,7 +343,7 @@ func (w *writes) write(ctx context.Context, tx pgx.Tx, through int64, copyThresh
 	}
 	var copied []rowSet
 	for _, s := range w.sets() {
-		if len(s.rows) < copyThreshold {
+		if !s.copied {
 			continue
 		}
 		copied = append(copied, s)
@@ -324,14 +370,14 @@ func (w *writes) write(ctx context.Context, tx pgx.Tx, through int64, copyThresh
 			return false, err // a stale commit copies nothing
 		}
 		for _, s := range copied {
-			if _, err := tx.CopyFrom(ctx, s.t.name, s.t.cols, pgx.CopyFromRows(s.rows)); err != nil {
+			if err := s.copy(ctx, tx); err != nil {
 				return false, err
 			}
 		}
 		small = &pgx.Batch{}
 	}
 	for _, s := range w.sets() {
-		if len(s.rows) >= copyThreshold {
+		if s.copied {
 			continue
 		}
 		for _, r := range s.rows {
@@ -344,4 +390,22 @@ func (w *writes) write(ctx context.Context, tx pgx.Tx, through int64, copyThresh
 		}
 	}
 	return applied, nil
+}
+
+// copy writes the set with one COPY: its binary tuples straight to the
+// connection, or its []any rows through pgx.
+func (s rowSet) copy(ctx context.Context, tx pgx.Tx) error {
+	if s.tuples == nil {
+		_, err := tx.CopyFrom(ctx, s.t.name, s.t.cols, pgx.CopyFromRows(s.rows))
+		return err
+	}
+	readers := make([]io.Reader, 0, len(s.tuples)+2)
+	readers = append(readers, bytes.NewReader(copySignature))
+	for _, b := range s.tuples {
+		readers = append(readers, bytes.NewReader(b))
+	}
+	readers = append(readers, bytes.NewReader(copyTrailer))
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, io.MultiReader(readers...), s.t.copyFrom)
+	releaseChunks(s.tuples)
+	return err
 }

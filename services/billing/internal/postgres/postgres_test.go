@@ -63,8 +63,9 @@ func TestStore(t *testing.T) {
 }
 
 // TestStoreEveryWriteCopied and TestStoreNoWriteCopied run the suite with
-// each write path alone: COPY into staging tables for every table with a
-// row, and pipelined single-row upserts for every commit however large.
+// each write path alone: COPY for every table with a row (binary tuples
+// encoded by the store, through pgx for batches), and pipelined single-row
+// upserts for every commit however large.
 func TestStoreEveryWriteCopied(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) readmodel.Store {
 		s := open(t)
@@ -275,5 +276,64 @@ func query(t *testing.T, url, sql string, dst any) {
 	defer conn.Close(context.Background())
 	if err := conn.QueryRow(context.Background(), sql).Scan(dst); err != nil {
 		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// TestSQLColumnsMirrorTheEvaluation: the columns copied out of the
+// evaluation for SQL readers (reads return the evaluation itself) hold its
+// values on both write paths, and a count beyond integer fails the commit.
+func TestSQLColumnsMirrorTheEvaluation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reasons := func(codes ...rules.ReasonCode) []rules.Reason {
+		out := []rules.Reason{}
+		for _, c := range codes {
+			out = append(out, rules.Reason{Code: c, Message: string(c)})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		threshold int
+	}{{"copied", 1}, {"upserted", 1 << 30}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			url := pg.NewDatabase(t)
+			s := openURL(t, url)
+			postgres.SetCopyThreshold(s, tc.threshold)
+			billed := evaluation("p-2", "2025-03", 45)
+			rows := []readmodel.PatientMonth{
+				{PatientID: "p-1", Month: "2025-03", Evaluation: evaluation("p-1", "2025-03", 0), AsOfSequence: 7},
+				{PatientID: "p-2", Month: "2025-03", Evaluation: evaluation("p-2", "2025-03", 45), AsOfSequence: 9, BatchID: "b-1", BilledEvaluation: &billed},
+				{PatientID: "p-3", Month: "2025-03", Evaluation: evaluation("p-3", "2025-03", 12), AsOfSequence: 8},
+			}
+			rows[0].Evaluation.Status, rows[0].Evaluation.Reasons = rules.StatusNotBillable, reasons("no_consent")
+			rows[2].Evaluation.Status, rows[2].Evaluation.Pathway = rules.StatusHold, rules.PathwayPractitioner
+			rows[2].Evaluation.Reasons = reasons("below_threshold", "minutes_excluded_before_consent", "care_plan_copy_missing")
+			if err := s.Commit(ctx, readmodel.Changes{PatientMonths: rows}, 10); err != nil {
+				t.Fatalf("Commit: %v", err)
+			}
+			var got []string
+			query(t, url, `SELECT array_agg(concat_ws('|', patient_id, month, status, program, pathway, counted_minutes, array_to_string(reasons, ','),
+				coalesce(batch_id, 'NULL'), as_of_sequence, billed_evaluation IS NULL) ORDER BY patient_id) FROM billing.patient_months`, &got)
+			want := []string{
+				"p-1|2025-03|not_billable|ccm|clinical_staff|0|no_consent|NULL|7|t",
+				"p-2|2025-03|billable|ccm|clinical_staff|45||b-1|9|f",
+				"p-3|2025-03|hold|ccm|practitioner|12|below_threshold,minutes_excluded_before_consent,care_plan_copy_missing|NULL|8|t",
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("SQL columns:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			var n int
+			query(t, url, `SELECT count(*) FROM billing.patient_months WHERE reasons = '{}'::text[] AND cardinality(reasons) = 0`, &n)
+			if n != 1 {
+				t.Fatalf("%d rows with an empty reasons array, want 1 (p-2)", n)
+			}
+			huge := rows[0]
+			huge.PatientID, huge.Evaluation.CountedMinutes = "p-4", 1<<40
+			if err := s.Commit(ctx, readmodel.Changes{PatientMonths: []readmodel.PatientMonth{huge}}, 11); errs.KindOf(err) != errs.Internal {
+				t.Fatalf("Commit of %d counted minutes = %v, want an internal error", huge.Evaluation.CountedMinutes, err)
+			}
+		})
 	}
 }

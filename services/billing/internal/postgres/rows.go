@@ -24,6 +24,15 @@ func seq(v uint64) (int64, error) {
 	return int64(v), nil
 }
 
+// int4 converts a count to integer; beyond its range is an encodeError
+// (pgx's own error would read as a connection problem).
+func int4(v int) (int32, error) {
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		return 0, &encodeError{fmt.Errorf("%d is out of range for integer", v)}
+	}
+	return int32(v), nil
+}
+
 // instant splits t into the timestamptz value PostgreSQL keeps (UTC,
 // microseconds) and the nanoseconds below the microsecond.
 func instant(t time.Time) (*time.Time, int16) {
@@ -110,13 +119,46 @@ func patientMonthRow(pm readmodel.PatientMonth) ([]any, error) {
 			return nil, err
 		}
 	}
+	counted, err := int4(pm.Evaluation.CountedMinutes)
+	if err != nil {
+		return nil, err
+	}
 	reasons := make([]string, len(pm.Evaluation.Reasons))
 	for i, r := range pm.Evaluation.Reasons {
 		reasons[i] = string(r.Code)
 	}
 	ev := pm.Evaluation
-	return []any{pm.PatientID, pm.Month, string(ev.Status), string(ev.Program), string(ev.Pathway), ev.CountedMinutes,
+	return []any{pm.PatientID, pm.Month, string(ev.Status), string(ev.Program), string(ev.Pathway), counted,
 		reasons, nullIfEmpty(pm.BatchID), asOf, eval, billed}, nil
+}
+
+// patientMonthTuple is patientMonthRow as a binary COPY tuple.
+func patientMonthTuple(t *tuples, pm readmodel.PatientMonth) error {
+	asOf, err := seq(pm.AsOfSequence)
+	if err != nil {
+		return err
+	}
+	ev := pm.Evaluation
+	t.begin(len(patientMonths.cols))
+	t.text(pm.PatientID)
+	t.text(pm.Month)
+	t.text(string(ev.Status))
+	t.text(string(ev.Program))
+	t.text(string(ev.Pathway))
+	if err := t.int4(ev.CountedMinutes); err != nil {
+		return err
+	}
+	t.textArray(len(ev.Reasons), func(i int) string { return string(ev.Reasons[i].Code) })
+	t.textOrNull(pm.BatchID)
+	t.int8(asOf)
+	if err := t.json(pm.Evaluation); err != nil {
+		return err
+	}
+	if pm.BilledEvaluation == nil {
+		t.null()
+		return nil
+	}
+	return t.json(pm.BilledEvaluation)
 }
 
 func scanPatientMonth(rows pgx.Rows) (readmodel.PatientMonth, error) {
@@ -173,7 +215,28 @@ var minuteTotals = newTable("minute_totals",
 const minuteTotalSelect = "patient_id, month, program, role, minutes, counted"
 
 func minuteTotalRow(t readmodel.MinuteTotal) ([]any, error) {
-	return []any{t.PatientID, t.Month, t.Program, t.Role, t.Minutes, t.Counted}, nil
+	minutes, err := int4(t.Minutes)
+	if err != nil {
+		return nil, err
+	}
+	counted, err := int4(t.Counted)
+	if err != nil {
+		return nil, err
+	}
+	return []any{t.PatientID, t.Month, t.Program, t.Role, minutes, counted}, nil
+}
+
+// minuteTotalTuple is minuteTotalRow as a binary COPY tuple.
+func minuteTotalTuple(t *tuples, mt readmodel.MinuteTotal) error {
+	t.begin(len(minuteTotals.cols))
+	t.text(mt.PatientID)
+	t.text(mt.Month)
+	t.text(mt.Program)
+	t.text(mt.Role)
+	if err := t.int4(mt.Minutes); err != nil {
+		return err
+	}
+	return t.int4(mt.Counted)
 }
 
 func scanMinuteTotal(rows pgx.Rows) (readmodel.MinuteTotal, error) {
@@ -256,15 +319,37 @@ consented_at, consented_at_nanos, declined_at, declined_at_nanos, revoked_at, re
 care_plan_at, care_plan_at_nanos, copy_provided_at, copy_provided_at_nanos, first_billed_month, deceased_date`
 
 func patientRow(p readmodel.Patient) ([]any, error) {
+	conditions, err := int4(p.QualifyingConditions)
+	if err != nil {
+		return nil, err
+	}
 	enrolled, enrolledNanos := instantOrNull(p.EnrolledAt)
 	consented, consentedNanos := instantPtr(p.ConsentedAt)
 	declined, declinedNanos := instantPtr(p.DeclinedAt)
 	revoked, revokedNanos := instantPtr(p.RevokedAt)
 	carePlan, carePlanNanos := instantPtr(p.CarePlanAt)
 	copyProvided, copyProvidedNanos := instantPtr(p.CopyProvidedAt)
-	return []any{p.PatientID, enrolled, enrolledNanos, p.BillingPractitionerNPI, p.QualifyingConditions, p.ConsentStatus,
+	return []any{p.PatientID, enrolled, enrolledNanos, p.BillingPractitionerNPI, conditions, p.ConsentStatus,
 		consented, consentedNanos, declined, declinedNanos, revoked, revokedNanos,
 		carePlan, carePlanNanos, copyProvided, copyProvidedNanos, nullIfEmpty(p.FirstBilledMonth), nullIfEmpty(p.DeceasedDate)}, nil
+}
+
+// patientTuple is patientRow as a binary COPY tuple.
+func patientTuple(t *tuples, p readmodel.Patient) error {
+	t.begin(len(patients.cols))
+	t.text(p.PatientID)
+	t.instant(p.EnrolledAt, p.EnrolledAt.IsZero())
+	t.text(p.BillingPractitionerNPI)
+	if err := t.int4(p.QualifyingConditions); err != nil {
+		return err
+	}
+	t.text(p.ConsentStatus)
+	for _, at := range []*time.Time{p.ConsentedAt, p.DeclinedAt, p.RevokedAt, p.CarePlanAt, p.CopyProvidedAt} {
+		t.instantPtr(at)
+	}
+	t.textOrNull(p.FirstBilledMonth)
+	t.textOrNull(p.DeceasedDate)
+	return nil
 }
 
 func scanPatient(rows pgx.Rows) (readmodel.Patient, error) {
