@@ -51,13 +51,19 @@ func reserveAdvised(n int) (start, end uintptr, err error) {
 	return base + uintptr(off), base + uintptr(off+size), nil
 }
 
-// thpDisabled reports whether huge pages are off for the process: the
-// kernel's mode is "never" or GODEBUG holds disablethp=1.
+// thpDisabled reports whether the range is not to be advised: huge pages
+// are off for the process (the kernel's mode is "never" or GODEBUG holds
+// disablethp=1), or the kernel does not overcommit (mode 2), where the
+// transient block would count against the commit limit until the runtime
+// returns it.
 func thpDisabled() bool {
 	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
 		if strings.TrimSpace(kv) == "disablethp=1" {
 			return true
 		}
+	}
+	if b, err := os.ReadFile("/proc/sys/vm/overcommit_memory"); err != nil || strings.TrimSpace(string(b)) == "2" {
+		return true
 	}
 	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	return err != nil || strings.Contains(string(b), "[never]")
