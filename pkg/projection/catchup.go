@@ -38,8 +38,8 @@ import (
 // Operators keep the last word: with GOGC or GOMEMLIMIT in the environment
 // nothing is changed, and when the memory available cannot be read the
 // policy stays off rather than let the heap grow unbounded; GODEBUG=
-// disablethp=1 or the kernel's THP mode "never" leave the heap's pages as
-// they are.
+// disablethp=1, the kernel's THP mode "never" or strict overcommit leave
+// the heap's pages as they are.
 
 // CatchUpGCPercent is the GC percent while catching up.
 const CatchUpGCPercent = 200
