@@ -129,12 +129,21 @@ func (x *Executor[S]) Execute(ctx context.Context, proposed events.Envelope, dec
 		}
 		rec := eventlog.Record{Sequence: res.Sequence, Envelope: res.Event}
 		if res.Duplicate {
-			// Appended concurrently by a retry in another process.
+			// Appended concurrently by a retry in another process, or the
+			// id is taken by an event of another stream (the log's
+			// duplicate window spans every stream): then the request's id
+			// is what conflicts, as a service's own check of its read
+			// model says when that model has caught up.
 			e.loaded = false
 			if err := x.catchUp(ctx, e); err != nil {
 				return Result[S]{}, err
 			}
-			return x.replay(ctx, e, e.ids[proposed.ID], proposed)
+			prev, ok := e.ids[proposed.ID]
+			if !ok {
+				return Result[S]{}, &errs.Error{Op: "command.Execute", Kind: errs.Conflict, Field: "id",
+					Message: "id is already used by another record; use a new id"}
+			}
+			return x.replay(ctx, e, prev, proposed)
 		}
 		x.apply(e, rec)
 		return Result[S]{Record: rec, Created: true, State: e.state}, nil

@@ -197,15 +197,15 @@ func TestExecuteSameIDDifferentRequest(t *testing.T) {
 	otherType := eventlogtest.Event("e-1", stream, 1)
 	otherType.Type = "test.other"
 	tests := []struct {
-		name  string
-		retry events.Envelope
-		fresh bool
+		name               string
+		retry              events.Envelope
+		fresh, otherStream bool
 	}{
-		{"different payload", eventlogtest.Event("e-1", stream, 2), false},
-		{"different payload, new executor", eventlogtest.Event("e-1", stream, 2), true},
-		{"different type", otherType, false},
+		{"different payload", eventlogtest.Event("e-1", stream, 2), false, false},
+		{"different payload, new executor", eventlogtest.Event("e-1", stream, 2), true, false},
+		{"different type", otherType, false, false},
 		// Event ids are unique in the whole log (within its duplicate window).
-		{"same request on another stream", eventlogtest.Event("e-1", "patient.p-2", 1), false},
+		{"same request on another stream", eventlogtest.Event("e-1", "patient.p-2", 1), false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,8 +219,12 @@ func TestExecuteSameIDDifferentRequest(t *testing.T) {
 			if !errors.Is(err, errs.ErrConflict) {
 				t.Fatalf("error: got %v, want a conflict", err)
 			}
-			if _, _, msg := errs.Public(err); msg == "" {
+			_, field, msg := errs.Public(err)
+			if msg == "" {
 				t.Errorf("conflict message: got empty, want one naming the id")
+			}
+			if tt.otherStream && field != "id" {
+				t.Errorf("conflict field: got %q, want \"id\" (the id is taken by another stream)", field)
 			}
 			if got, want := streamIDs(t, l, stream), []string{"e-1"}; !slices.Equal(got, want) {
 				t.Errorf("stream: got %v, want %v", got, want)
