@@ -128,10 +128,9 @@ func (t *tuples) instant(ts time.Time, null bool) {
 		t.int2(0)
 		return
 	}
-	ts = ts.UTC()
-	us := ts.Truncate(time.Microsecond)
+	us, nanos := instant(ts)
 	t.int8(us.UnixMicro() - pgEpochMicros)
-	t.int2(int16(ts.Sub(us)))
+	t.int2(nanos)
 }
 
 // instantPtr is instant with nil as NULL.

@@ -35,10 +35,10 @@ func int4(v int) (int32, error) {
 
 // instant splits t into the timestamptz value PostgreSQL keeps (UTC,
 // microseconds) and the nanoseconds below the microsecond.
-func instant(t time.Time) (*time.Time, int16) {
+func instant(t time.Time) (time.Time, int16) {
 	t = t.UTC()
 	us := t.Truncate(time.Microsecond)
-	return &us, int16(t.Sub(us))
+	return us, int16(t.Sub(us))
 }
 
 // instantOrNull is instant, with the zero time as NULL.
@@ -46,7 +46,8 @@ func instantOrNull(t time.Time) (*time.Time, int16) {
 	if t.IsZero() {
 		return nil, 0
 	}
-	return instant(t)
+	us, nanos := instant(t)
+	return &us, nanos
 }
 
 // instantPtr is instant, with nil as NULL.
@@ -54,7 +55,8 @@ func instantPtr(t *time.Time) (*time.Time, int16) {
 	if t == nil {
 		return nil, 0
 	}
-	return instant(*t)
+	us, nanos := instant(*t)
+	return &us, nanos
 }
 
 // joinInstant is the inverse of instant; NULL reads as nil.
