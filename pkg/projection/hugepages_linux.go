@@ -17,8 +17,7 @@ const hugePageSize = 2 << 20
 // (madvise MADV_HUGEPAGE) and hands it back to the heap, whose later
 // allocations then reuse it: a range keeps the advice as long as the
 // process lives (the runtime never remaps heap memory on Linux). It returns
-// the advised range, empty when the kernel's THP mode is "never" or
-// GODEBUG=disablethp=1 (the runtime's own switch) is set.
+// the advised range, empty when thpDisabled.
 //
 // Why: the allocation itself is fresh memory the runtime does not zero, so
 // nothing is touched here; what changes is what a first touch costs later.

@@ -127,9 +127,8 @@ func newTable(name string, cols, key []string) *table {
 type rowKey [4]string
 
 // rowSet is the encoded rows of one table, one row per key: as binary COPY
-// tuples (in pooled chunks) when the table is copied
-// and has a tuple encoder, as []any otherwise (upserts, or COPY through
-// pgx).
+// tuples (in pooled chunks) when the table is copied and has a tuple
+// encoder, as []any otherwise (upserts, or COPY through pgx).
 type rowSet struct {
 	t      *table
 	keys   []rowKey

@@ -9,13 +9,13 @@ import (
 
 // Binary COPY. Commit streams the large tables of a commit (patient_months,
 // minute_totals, patients) to PostgreSQL in COPY's binary format, encoded
-// here straight from the read-model rows into one byte buffer per encoding
-// goroutine, rather than as a []any per row that pgx encodes value by value
+// here straight from the read-model rows into pooled byte chunks (tuples),
+// rather than as a []any per row that pgx encodes value by value
 // (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format").
-// A rebuild writes ~330,000 patient-months and as many minute totals: the
-// boxed values and their pointers were most of the Go side of a PostgreSQL
-// rebuild's commits and kept the collector busy while the next batch was
-// folded; a buffer holds no pointer. The values are those the []any rows of
+// A rebuild writes ~330,000 patient-months and as many minute totals: in
+// its profiles the boxed values took ~1.3 s of CPU against ~0.6 s this way,
+// and their pointers kept the collector busy while the next batch was
+// folded; a chunk holds no pointer. The values are those the []any rows of
 // rows.go give pgx for the same columns (the contract suite runs both
 // paths).
 
