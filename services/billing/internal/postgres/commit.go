@@ -247,36 +247,34 @@ func encodeRows[T any](t *table, vs []T, key func(T) rowKey, row func(T) ([]any,
 	set.copied = n >= copyThreshold
 	workers := min(runtime.GOMAXPROCS(0), n/parallelEncode+1)
 	per := (n + workers - 1) / max(workers, 1)
-	if set.copied && tuple != nil {
-		parts := make([][][]byte, workers)
-		err := inParallel(workers, func(w int) error {
-			tb := &tuples{}
-			defer func() { parts[w] = tb.chunks() }()
-			for i := min(w*per, n); i < min((w+1)*per, n); i++ {
-				if err := tuple(tb, at(i)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		set.tuples = slices.Concat(parts...)
-		if err != nil {
-			releaseChunks(set.tuples)
-			set.tuples = nil
-		}
-		return set, err
+	binary := set.copied && tuple != nil
+	parts := make([][][]byte, workers)
+	if !binary {
+		set.rows = make([][]any, n)
 	}
-	set.rows = make([][]any, n)
 	err := inParallel(workers, func(w int) error {
+		tb := &tuples{}
+		defer func() { parts[w] = tb.chunks() }()
 		for i := min(w*per, n); i < min((w+1)*per, n); i++ {
-			r, err := row(at(i))
+			var err error
+			if binary {
+				err = tuple(tb, at(i))
+			} else {
+				set.rows[i], err = row(at(i))
+			}
 			if err != nil {
 				return err
 			}
-			set.rows[i] = r
 		}
 		return nil
 	})
+	if binary {
+		set.tuples = slices.Concat(parts...)
+	}
+	if err != nil {
+		releaseChunks(set.tuples)
+		set.tuples = nil
+	}
 	return set, err
 }
 
