@@ -3,7 +3,9 @@ package projection
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -41,8 +43,8 @@ func TestCatchUpGCHoldsNestAndRestore(t *testing.T) {
 	}
 	withGC(t, "")
 	r1 := holdCatchUpGC()
-	if got, want := gcPercent(), CatchUpGCPercent; got != want {
-		t.Fatalf("GC percent while held: %d, want %d", got, want)
+	if got := gcPercent(); got < CatchUpGCPercent {
+		t.Fatalf("GC percent while held: %d, want at least %d", got, CatchUpGCPercent)
 	}
 	if got, want := memoryLimit(), int64(avail/4*3); got != want {
 		t.Fatalf("memory limit while held: %d, want %d (3/4 of %d)", got, want, avail)
@@ -50,8 +52,8 @@ func TestCatchUpGCHoldsNestAndRestore(t *testing.T) {
 	r2 := holdCatchUpGC()
 	r1()
 	r1() // a second release of the same hold changes nothing
-	if got := gcPercent(); got != CatchUpGCPercent {
-		t.Fatalf("GC percent with one hold left: %d, want %d", got, CatchUpGCPercent)
+	if got := gcPercent(); got < CatchUpGCPercent {
+		t.Fatalf("GC percent with one hold left: %d, want at least %d", got, CatchUpGCPercent)
 	}
 	r2()
 	if got := gcPercent(); got != 123 {
@@ -59,6 +61,123 @@ func TestCatchUpGCHoldsNestAndRestore(t *testing.T) {
 	}
 	if got := memoryLimit(); got != 1<<62 {
 		t.Fatalf("memory limit after the last release: %d, want %d", got, int64(1<<62))
+	}
+}
+
+func TestCatchUpPercentKeepsTheGoalAHeadroomAboveTheLiveHeap(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name           string
+		live, headroom uint64
+		want           int
+	}{
+		{"no cycle yet", 0, 1024 * mib, maxCatchUpGCPercent},
+		{"small live heap", 100 * mib, 1024 * mib, 1024},
+		{"fraction of a percent rounds down", 300 * mib, 1024 * mib, 341},
+		{"floor", 600 * mib, 1024 * mib, CatchUpGCPercent},
+		{"live heap above the headroom", 4096 * mib, 1024 * mib, CatchUpGCPercent},
+		{"cap", 1, 1024 * mib, maxCatchUpGCPercent},
+		{"largest headroom", 1, HugeHeapMax, maxCatchUpGCPercent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := catchUpPercent(tc.live, tc.headroom); got != tc.want {
+				t.Errorf("catchUpPercent(%d, %d) = %d, want %d", tc.live, tc.headroom, got, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		avail, want uint64
+	}{
+		{24 << 30, 1 << 30},  // the huge-page range is HugeHeapMax
+		{4 << 30, 256 << 20}, // an eighth of the memory, halved
+		{0, 0},
+	} {
+		if got := catchUpHeadroom(tc.avail); got != tc.want {
+			t.Errorf("catchUpHeadroom(%d) = %d, want %d", tc.avail, got, tc.want)
+		}
+	}
+}
+
+// paceOnce sets the percent for the live heap the last cycle left.
+func TestPaceOnceSetsThePercentForTheLiveHeap(t *testing.T) {
+	withGC(t, "")
+	keep := make([]*[1 << 10]byte, 16<<10) // ~16 MiB live
+	for i := range keep {
+		keep[i] = new([1 << 10]byte)
+	}
+	runtime.GC()
+	live := liveHeap()
+	if live < 16<<20 {
+		t.Fatalf("live heap after a GC: %d bytes, want at least the 16 MiB kept", live)
+	}
+	const headroom = 512 << 20
+	want := catchUpPercent(live, headroom)
+	if got := paceOnce(headroom, 0); got != want || gcPercent() != want {
+		t.Fatalf("paceOnce: returned %d, GC percent %d; want %d (live heap %d)", got, gcPercent(), want, live)
+	}
+	debug.SetGCPercent(123)
+	if got := paceOnce(headroom, want); got != want || gcPercent() != 123 {
+		t.Fatalf("paceOnce with the percent already set: returned %d, GC percent %d; want %d and 123 untouched", got, gcPercent(), want)
+	}
+	runtime.KeepAlive(keep)
+}
+
+func TestDeferCatchUpGC(t *testing.T) {
+	withGC(t, "")
+	if resume := deferCatchUpGC(); gcPercent() != 123 {
+		t.Fatalf("GC percent deferred without the policy held: %d, want 123 untouched", gcPercent())
+	} else {
+		resume()
+	}
+	release := holdCatchUpGC()
+	headroom := catchUp.headroom
+	if headroom == 0 {
+		t.Fatal("the policy holds no headroom")
+	}
+	resume1, resume2 := deferCatchUpGC(), deferCatchUpGC()
+	// The heap now holds at least the live heap: the goal is at least a
+	// headroom above the live heap.
+	if got, floor := gcPercent(), catchUpPercent(liveHeap(), headroom); got < floor {
+		t.Fatalf("GC percent deferred: %d, want at least the pacer's %d", got, floor)
+	}
+	resume1()
+	resume1() // a second resume of the same deferral changes nothing
+	if catchUp.deferred.Load() != 1 {
+		t.Fatalf("deferrals left after one resume: %d, want 1", catchUp.deferred.Load())
+	}
+	resume2()
+	if got := gcPercent(); got < CatchUpGCPercent {
+		t.Fatalf("GC percent resumed: %d, want the pacer's (at least %d)", got, CatchUpGCPercent)
+	}
+	resume3 := deferCatchUpGC()
+	release()
+	if got := gcPercent(); got != 123 {
+		t.Fatalf("GC percent after the release of a deferred policy: %d, want 123", got)
+	}
+	resume3()
+	if got := gcPercent(); got != 123 {
+		t.Fatalf("GC percent after resuming a released policy: %d, want 123", got)
+	}
+}
+
+func TestDeferredPercentPutsTheGoalAHeadroomAboveTheHeap(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name                 string
+		live, heap, headroom uint64
+		want                 int
+	}{
+		{"heap at the live heap: the pacer's percent", 200 * mib, 200 * mib, 1024 * mib, 512},
+		{"garbage since the cycle", 200 * mib, 1000 * mib, 1024 * mib, 912},
+		{"heap read below the live heap", 200 * mib, 100 * mib, 1024 * mib, 512},
+		{"no cycle yet", 0, 500 * mib, 1024 * mib, maxCatchUpGCPercent},
+		{"floor", 2048 * mib, 2100 * mib, 256 * mib, CatchUpGCPercent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := deferredPercent(tc.live, tc.heap, tc.headroom); got != tc.want {
+				t.Errorf("deferredPercent(%d, %d, %d) = %d, want %d", tc.live, tc.heap, tc.headroom, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -77,8 +196,10 @@ func TestCatchUpGCLeavesAnOperatorsGOGC(t *testing.T) {
 // gcProbe records the GC percent each event was applied under; flushing
 // makes it a Flusher.
 type gcProbe struct {
-	mu   sync.Mutex
-	seen map[uint64]int
+	mu       sync.Mutex
+	seen     map[uint64]int
+	flushes  []int
+	deferred []bool // whether each flush ran with the next GC deferred
 }
 
 func (p *gcProbe) Name() string                               { return "gcprobe" }
@@ -95,9 +216,20 @@ func (p *gcProbe) at(seq uint64) int {
 	return p.seen[seq]
 }
 
+// catchingUpFlush in a test's flushes stands for a GC percent of the
+// catch-up policy (at least CatchUpGCPercent).
+const catchingUpFlush = -2
+
+// gcFlushProbe also records the GC percent of each flush, in order.
 type gcFlushProbe struct{ *gcProbe }
 
-func (gcFlushProbe) Flush(context.Context) error { return nil }
+func (p gcFlushProbe) Flush(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.flushes = append(p.flushes, gcPercent())
+	p.deferred = append(p.deferred, catchUp.deferred.Load() > 0)
+	return nil
+}
 
 // A Runner applies a backlog of at least catchUpMinEvents (lowered to 20
 // here) under the catch-up GC percent and the events after it under the
@@ -105,14 +237,19 @@ func (gcFlushProbe) Flush(context.Context) error { return nil }
 // the Runner.
 func TestRunnerCatchesUpUnderTheCatchUpGCPolicy(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		backlog  int
-		flusher  bool
-		wantGCAt map[uint64]int // event sequence → GC percent it was applied under
+		name       string
+		backlog    int
+		flusher    bool
+		catchingUp map[uint64]bool // event sequence → applied under the catch-up policy
+		flushes    []int           // the GC percent of each flush (a Flusher)
 	}{
-		{"backlog", 30, false, map[uint64]int{1: CatchUpGCPercent, 29: CatchUpGCPercent, 31: 123}},
-		{"backlog, flusher", 30, true, map[uint64]int{1: CatchUpGCPercent, 29: CatchUpGCPercent, 31: 123}},
-		{"short", 5, false, map[uint64]int{1: 123, 6: 123}},
+		{"backlog", 30, false, map[uint64]bool{1: true, 29: true, 31: false}, nil},
+		// The flush that ends the catch-up runs under the policy (the
+		// next cycle deferred); the next one, live, under the process's
+		// own settings.
+		{"backlog, flusher", 30, true, map[uint64]bool{1: true, 29: true, 31: false}, []int{catchingUpFlush, 123}},
+		{"short", 5, false, map[uint64]bool{1: false, 6: false}, nil},
+		{"short, flusher", 5, true, map[uint64]bool{1: false, 6: false}, []int{123, 123}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			withGC(t, "")
@@ -153,10 +290,26 @@ func TestRunnerCatchesUpUnderTheCatchUpGCPolicy(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			for seq, want := range tc.wantGCAt {
-				if got := probe.at(seq); got != want {
-					t.Errorf("event %d applied with GC percent %d, want %d", seq, got, want)
+			for seq, catchingUp := range tc.catchingUp {
+				switch got := probe.at(seq); {
+				case catchingUp && got < CatchUpGCPercent:
+					t.Errorf("event %d applied with GC percent %d, want the catch-up policy's (at least %d)", seq, got, CatchUpGCPercent)
+				case !catchingUp && got != 123:
+					t.Errorf("event %d applied with GC percent %d, want the process's own (123)", seq, got)
 				}
+			}
+			probe.mu.Lock()
+			flushes, deferred := probe.flushes, probe.deferred
+			probe.mu.Unlock()
+			for i, d := range deferred {
+				if want := i == 0 && tc.backlog >= int(catchUpMinEvents); d != want {
+					t.Errorf("flush %d ran with the next GC deferred: %v, want %v", i+1, d, want)
+				}
+			}
+			if !slices.EqualFunc(flushes, tc.flushes, func(got, want int) bool {
+				return got == want || want == catchingUpFlush && got >= CatchUpGCPercent
+			}) {
+				t.Errorf("GC percent of each flush: %v, want %v (%d: at least %d)", flushes, tc.flushes, catchingUpFlush, CatchUpGCPercent)
 			}
 			if got := gcPercent(); got != 123 {
 				t.Errorf("GC percent after the Runner stopped: %d, want 123", got)

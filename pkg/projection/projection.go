@@ -95,8 +95,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	// A long backlog runs under the catch-up GC policy (catchup.go) until
 	// the event that was last when the Runner started is applied.
-	release := func() {}
-	if tail >= from+catchUpMinEvents {
+	release, catchingUp := func() {}, tail >= from+catchUpMinEvents
+	if catchingUp {
 		release = holdCatchUpGC()
 	}
 	defer release()
@@ -111,7 +111,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil
 	}
 	if f, ok := r.proj.(Flusher); ok {
-		b := &buffered{ctx: ctx, r: r, f: f, tail: tail}
+		b := &buffered{ctx: ctx, r: r, f: f, tail: tail, catchingUp: catchingUp}
 		apply = func(rec eventlog.Record) error {
 			if err := b.apply(rec); err != nil {
 				return err
@@ -135,6 +135,8 @@ type buffered struct {
 	r    *Runner
 	f    Flusher
 	tail uint64 // the last sequence in the log, as last asked
+	// catchingUp: the Runner holds the catch-up GC policy until live.
+	catchingUp bool
 	// live: the end of the log has been reached once; since: when the
 	// oldest unflushed event was applied in live mode (zero: none).
 	live  bool
@@ -155,6 +157,11 @@ func (b *buffered) apply(rec eventlog.Record) error {
 	}
 	switch {
 	case rec.Sequence >= b.tail:
+		if !b.live && b.catchingUp {
+			// The flush that ends a catch-up runs with the next GC
+			// cycle deferred (catchup.go).
+			defer deferCatchUpGC()()
+		}
 		b.live = true
 	case b.live && b.since.IsZero():
 		b.since = time.Now()
