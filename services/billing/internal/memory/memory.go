@@ -84,11 +84,18 @@ func (s *Store) Commit(_ context.Context, c readmodel.Changes, through uint64) e
 	if len(s.patients) == 0 {
 		s.patients = make(map[string]readmodel.Patient, len(c.Patients))
 	}
-	for i := range c.PatientMonths {
-		pm := &c.PatientMonths[i]
-		*pm = ownPatientMonth(*pm)
-		s.months[pm.Month][pm.PatientID] = pm
-	}
+	// The rows go into their maps on a goroutine of their own while this
+	// one writes the other maps: a rebuild commits every row at once, and
+	// the maps share nothing.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range c.PatientMonths {
+			pm := &c.PatientMonths[i]
+			*pm = ownPatientMonth(*pm)
+			s.months[pm.Month][pm.PatientID] = pm
+		}
+	})
+	defer wg.Wait()
 	for _, k := range c.TotalsReplaced {
 		if m := s.totals[k.Month]; m != nil {
 			delete(m, k.PatientID)

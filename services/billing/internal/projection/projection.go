@@ -149,9 +149,10 @@ type patient struct {
 	// restored: rebuilt from the log after a restart; its months' billed
 	// state before the checkpoint is in the store.
 	restored bool
-	// written: the months whose rows were committed (or handed to the
-	// commit in flight) since the projection started, and whether the
-	// funnel row was; the others are new to the store unless restored
+	// written: the months whose rows were committed (or are in the
+	// commit in flight or the flush under way, which sets it when it
+	// lists the jobs) since the projection started, and whether the funnel
+	// row was; the others are new to the store unless restored
 	// (readmodel.Changes.PatientMonthsNew).
 	written       []rules.Month
 	funnelWritten bool
@@ -325,29 +326,41 @@ func (p *Projection) patientFor(ctx context.Context, id string, seq uint64) (*pa
 	}
 	ps := newPatient(id)
 	if p.resumed {
-		var recs []eventlog.Record
-		for rec, err := range p.log.ReadStream(ctx, events.PatientStream(id), 1) {
-			if err != nil {
-				return nil, fmt.Errorf("billing projection: rebuild patient %s: %w", id, err)
-			}
-			if rec.Sequence >= seq {
-				break
-			}
-			recs = append(recs, rec)
+		if err := p.restore(ctx, ps, seq); err != nil {
+			return nil, err
 		}
-		ps.restored, ps.firstBilled = true, p.firstBilled[id]
-		for _, rec := range recs {
-			if ch := ps.f.Apply(rec); ch.Applied {
-				p.mark(ps, ch, rec.Sequence, false)
-			}
-		}
-		ps.evFirst, ps.evLast, _ = ps.f.MonthRange(p.practice.Location)
 	}
 	p.mu.Lock()
 	p.patients[id] = ps
 	p.mu.Unlock()
 	p.last = ps
 	return ps, nil
+}
+
+// restore folds a patient met for the first time since a restart from the
+// log's events of its stream before seq. (A function of its own: the
+// variables its loop body shares with the log's iterator escape to the heap
+// on entry, which patientFor pays for every event otherwise.)
+func (p *Projection) restore(ctx context.Context, ps *patient, seq uint64) error {
+	id := ps.f.ID
+	var recs []eventlog.Record
+	for rec, err := range p.log.ReadStream(ctx, events.PatientStream(id), 1) {
+		if err != nil {
+			return fmt.Errorf("billing projection: rebuild patient %s: %w", id, err)
+		}
+		if rec.Sequence >= seq {
+			break
+		}
+		recs = append(recs, rec)
+	}
+	ps.restored, ps.firstBilled = true, p.firstBilled[id]
+	for _, rec := range recs {
+		if ch := ps.f.Apply(rec); ch.Applied {
+			p.mark(ps, ch, rec.Sequence, false)
+		}
+	}
+	ps.evFirst, ps.evLast, _ = ps.f.MonthRange(p.practice.Location)
+	return nil
 }
 
 func newPatient(id string) *patient {
@@ -494,6 +507,8 @@ func batchRow(e events.ClaimBatchClosed, rec eventlog.Record) readmodel.Batch {
 type job struct {
 	ps *patient
 	m  rules.Month
+	// isNew: the row is new to the store (readmodel.Changes.PatientMonthsNew).
+	isNew bool
 }
 
 // flush evaluates what changed and commits it with the checkpoint. The
@@ -543,10 +558,21 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 	// evaluates every patient-month, and a second copy of each row was
 	// garbage.
 	rows := make([]readmodel.PatientMonth, len(jobs))
+	isNew := make([]bool, len(jobs))
+	replaced := make([]readmodel.PatientMonthKey, len(jobs))
 	totals := make([][]readmodel.MinuteTotal, len(jobs))
+	// The funnel rows are built beside the evaluations (both only read the
+	// folds): the workers keep every core busy, and this loop alone would
+	// leave one idle.
+	var funnel sync.WaitGroup
+	var patients []readmodel.Patient
+	var patientsNew []bool
+	funnel.Go(func() { patients, patientsNew = p.funnelRows() })
 	parallel(len(jobs), p.cfg.Workers, func(i int) {
 		totals[i] = evaluate(&rows[i], jobs[i].ps, jobs[i].m, practice)
+		isNew[i], replaced[i] = jobs[i].isNew, readmodel.PatientMonthKey{PatientID: rows[i].PatientID, Month: rows[i].Month}
 	})
+	funnel.Wait()
 
 	ntotals := 0
 	for _, t := range totals {
@@ -554,36 +580,15 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 	}
 	c := readmodel.Changes{
 		PatientMonths:    rows,
-		PatientMonthsNew: make([]bool, len(rows)),
-		TotalsReplaced:   make([]readmodel.PatientMonthKey, 0, len(rows)),
+		PatientMonthsNew: isNew,
+		TotalsReplaced:   replaced,
 		Totals:           make([]readmodel.MinuteTotal, 0, ntotals),
 		Batches:          p.batches,
+		Patients:         patients,
+		PatientsNew:      patientsNew,
 	}
-	for i := range rows {
-		c.TotalsReplaced = append(c.TotalsReplaced, readmodel.PatientMonthKey{PatientID: rows[i].PatientID, Month: rows[i].Month})
-		c.Totals = append(c.Totals, totals[i]...)
-		ps, m := jobs[i].ps, jobs[i].m
-		if !slices.Contains(ps.written, m) {
-			c.PatientMonthsNew[i] = !ps.restored
-			ps.written = append(ps.written, m)
-		}
-	}
-	nfunnel := 0
-	for _, ps := range p.dirty {
-		if ps.funnelDirty && ps.f.Enrolled {
-			nfunnel++
-		}
-	}
-	c.Patients = make([]readmodel.Patient, 0, nfunnel)
-	c.PatientsNew = make([]bool, 0, nfunnel)
-	for _, ps := range p.dirty {
-		if ps.funnelDirty && ps.f.Enrolled {
-			row := ps.f.Funnel()
-			row.FirstBilledMonth = ps.firstBilled
-			c.Patients = append(c.Patients, row)
-			c.PatientsNew = append(c.PatientsNew, !ps.restored && !ps.funnelWritten)
-			ps.funnelWritten = true
-		}
+	for _, t := range totals {
+		c.Totals = append(c.Totals, t...)
 	}
 	if err := p.waitCommit(); err != nil {
 		return err
@@ -623,6 +628,28 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 	return nil
 }
 
+// funnelRows returns the funnel rows of the marked patients whose funnel
+// changed, and which of them are new to the store.
+func (p *Projection) funnelRows() ([]readmodel.Patient, []bool) {
+	n := 0
+	for _, ps := range p.dirty {
+		if ps.funnelDirty && ps.f.Enrolled {
+			n++
+		}
+	}
+	rows, isNew := make([]readmodel.Patient, 0, n), make([]bool, 0, n)
+	for _, ps := range p.dirty {
+		if ps.funnelDirty && ps.f.Enrolled {
+			row := ps.f.Funnel()
+			row.FirstBilledMonth = ps.firstBilled
+			rows = append(rows, row)
+			isNew = append(isNew, !ps.restored && !ps.funnelWritten)
+			ps.funnelWritten = true
+		}
+	}
+	return rows, isNew
+}
+
 // waitCommit waits for the commit in flight, if any, and returns its error.
 func (p *Projection) waitCommit() error {
 	if p.committing == nil {
@@ -637,7 +664,7 @@ func (p *Projection) waitCommit() error {
 // and reads back, for patients rebuilt after a restart, the billed state of
 // those months from the store.
 func (p *Projection) jobs(ctx context.Context, loc *time.Location) ([]job, error) {
-	jobs := make([]job, 0, 2*len(p.dirty))
+	jobs := make([]job, 0, 3*len(p.dirty)) // a quarter's months: seldom grown
 	slices.SortFunc(p.dirty, func(a, b *patient) int { return cmp.Compare(a.f.ID, b.f.ID) })
 	for _, ps := range p.dirty {
 		if !ps.f.Enrolled {
@@ -675,7 +702,12 @@ func (p *Projection) jobs(ctx context.Context, loc *time.Location) ([]job, error
 					return nil, err
 				}
 			}
-			jobs = append(jobs, job{ps, m})
+			isNew := false
+			if !slices.Contains(ps.written, m) {
+				isNew = !ps.restored
+				ps.written = append(ps.written, m)
+			}
+			jobs = append(jobs, job{ps, m, isNew})
 		}
 	}
 	return jobs, nil
