@@ -435,6 +435,39 @@ func TestResumeChain(t *testing.T) {
 	}
 }
 
+// A chain resumed from a hash that is not lowercase hex SHA-256 keeps it as
+// given: only an event whose PrevHash is that very string links to it.
+func TestResumeChainFromAnyHash(t *testing.T) {
+	s := stream(t, 2)
+	upper := strings.ToUpper(s[0].Hash)
+	for _, tc := range []struct {
+		name, from string
+		wantErr    error
+	}{
+		{"lowercase hex", s[0].Hash, nil},
+		{"uppercase hex", upper, events.ErrChainBroken},
+		{"not hex", "not-a-hash", events.ErrChainBroken},
+		{"empty: a stream's start", "", events.ErrChainBroken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := events.ResumeChain(tc.from)
+			if c.Last() != tc.from {
+				t.Errorf("Last of a resumed chain: got %q, want %q", c.Last(), tc.from)
+			}
+			e := s[1]
+			if err := c.Next(&e); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Next: got %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+	e := s[1]
+	e.PrevHash = upper
+	e = sealed(t, e, upper)
+	if err := events.ResumeChain(upper).Next(&e); err != nil {
+		t.Errorf("Next of an event linking to the very string resumed from: got %v, want nil", err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name      string
