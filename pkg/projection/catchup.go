@@ -97,9 +97,17 @@ func catchUpPercent(live, headroom uint64) int {
 }
 
 // liveHeap is the heap the last GC cycle marked live, in bytes (0 before
-// the first cycle or when the runtime does not report it).
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+// the first cycle).
+func liveHeap() uint64 { return runtimeBytes("/gc/heap/live:bytes") }
+
+// heapNow is the memory of the heap's objects now, live or not yet
+// collected, in bytes.
+func heapNow() uint64 { return runtimeBytes("/memory/classes/heap/objects:bytes") }
+
+// runtimeBytes reads a runtime/metrics byte count (0 when the runtime does
+// not report it).
+func runtimeBytes(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0
@@ -212,17 +220,6 @@ func deferCatchUpGC() (resume func()) {
 // bytes above a heap of heap bytes, given the live heap of the last cycle.
 func deferredPercent(live, heap, headroom uint64) int {
 	return catchUpPercent(live, max(heap, live)-live+headroom)
-}
-
-// heapNow is the memory of the heap's objects now, live or not yet
-// collected, in bytes.
-func heapNow() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
 }
 
 // availableMemory is the memory the process may use in bytes: its cgroup
