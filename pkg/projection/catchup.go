@@ -116,7 +116,10 @@ func runtimeBytes(name string) uint64 {
 }
 
 // pace keeps the GC percent set for the current live heap (paceOnce)
-// every pacePeriod until stop is closed, then closes done.
+// every pacePeriod until stop is closed, then closes done. It skips a tick
+// while a deferral is in force, and while catchUp.mu is held: a deferral or
+// release is changing the settings (a release holds it until the pacer has
+// stopped).
 func pace(headroom uint64, last int, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(pacePeriod)
@@ -126,8 +129,11 @@ func pace(headroom uint64, last int, stop <-chan struct{}, done chan<- struct{})
 		case <-stop:
 			return
 		case <-t.C:
-			if catchUp.deferred.Load() == 0 {
-				last = paceOnce(headroom, last)
+			if catchUp.mu.TryLock() {
+				if catchUp.deferred.Load() == 0 {
+					last = paceOnce(headroom, last)
+				}
+				catchUp.mu.Unlock()
 			}
 		}
 	}
