@@ -315,7 +315,7 @@ var ErrChainBroken = errors.New("hash chain broken")
 // is lastHash.
 func ResumeChain(lastHash string) *Chain {
 	var c Chain
-	if n, err := hex.Decode(c.last[:], []byte(lastHash)); err == nil && n == sha256.Size && hex.EncodeToString(c.last[:]) == lastHash {
+	if n, err := hex.Decode(c.last[:], []byte(lastHash)); err == nil && n == sha256.Size && hashMatches(c.last, lastHash) {
 		c.started = true
 	} else {
 		c.last, c.other = [sha256.Size]byte{}, lastHash

@@ -82,9 +82,13 @@ var catchUp struct {
 	pacerDone chan struct{} // closed when the pacer has stopped
 }
 
+// hugeHeapSize is the heap range the first catch-up advises for huge
+// pages, given the memory available.
+func hugeHeapSize(avail uint64) uint64 { return min(avail/8, HugeHeapMax) }
+
 // catchUpHeadroom is how far the pacer lets the heap grow past the live
 // heap, given the memory available: half the huge-page range.
-func catchUpHeadroom(avail uint64) uint64 { return min(avail/8, HugeHeapMax) / 2 }
+func catchUpHeadroom(avail uint64) uint64 { return hugeHeapSize(avail) / 2 }
 
 // catchUpPercent is the GC percent that puts the next GC goal headroom
 // bytes above a live heap of live bytes, at least CatchUpGCPercent.
@@ -168,7 +172,7 @@ func holdCatchUpGC() (release func()) {
 		if !catchUp.advised {
 			catchUp.advised = true
 			// Best effort: without the advice the heap keeps 4 KiB pages.
-			_, _, _ = adviseHugeHeap(int(min(avail/8, HugeHeapMax)))
+			_, _, _ = adviseHugeHeap(int(hugeHeapSize(avail)))
 		}
 		headroom := catchUpHeadroom(avail)
 		catchUp.headroom = headroom

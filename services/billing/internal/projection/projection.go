@@ -507,8 +507,6 @@ func batchRow(e events.ClaimBatchClosed, rec eventlog.Record) readmodel.Batch {
 type job struct {
 	ps *patient
 	m  rules.Month
-	// isNew: the row is new to the store (readmodel.Changes.PatientMonthsNew).
-	isNew bool
 }
 
 // flush evaluates what changed and commits it with the checkpoint. The
@@ -550,7 +548,7 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 		p.mu.RUnlock()
 	}
 	practice := p.practice
-	jobs, err := p.jobs(ctx, practice.Location)
+	jobs, isNew, err := p.jobs(ctx, practice.Location)
 	if err != nil {
 		return err
 	}
@@ -558,7 +556,6 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 	// evaluates every patient-month, and a second copy of each row was
 	// garbage.
 	rows := make([]readmodel.PatientMonth, len(jobs))
-	isNew := make([]bool, len(jobs))
 	replaced := make([]readmodel.PatientMonthKey, len(jobs))
 	totals := make([][]readmodel.MinuteTotal, len(jobs))
 	// The funnel rows are built beside the evaluations (both only read the
@@ -570,7 +567,7 @@ func (p *Projection) flush(ctx context.Context, wait bool) error {
 	funnel.Go(func() { patients, patientsNew = p.funnelRows() })
 	parallel(len(jobs), p.cfg.Workers, func(i int) {
 		totals[i] = evaluate(&rows[i], jobs[i].ps, jobs[i].m, practice)
-		isNew[i], replaced[i] = jobs[i].isNew, readmodel.PatientMonthKey{PatientID: rows[i].PatientID, Month: rows[i].Month}
+		replaced[i] = readmodel.PatientMonthKey{PatientID: rows[i].PatientID, Month: rows[i].Month}
 	})
 	funnel.Wait()
 
@@ -661,10 +658,12 @@ func (p *Projection) waitCommit() error {
 }
 
 // jobs lists the patient-months to evaluate, in patient then month order,
-// and reads back, for patients rebuilt after a restart, the billed state of
-// those months from the store.
-func (p *Projection) jobs(ctx context.Context, loc *time.Location) ([]job, error) {
-	jobs := make([]job, 0, 3*len(p.dirty)) // a quarter's months: seldom grown
+// and which of their rows are new to the store
+// (readmodel.Changes.PatientMonthsNew), and reads back, for patients
+// rebuilt after a restart, the billed state of those months from the store.
+func (p *Projection) jobs(ctx context.Context, loc *time.Location) (jobs []job, isNew []bool, err error) {
+	// A quarter's months per patient: seldom grown.
+	jobs, isNew = make([]job, 0, 3*len(p.dirty)), make([]bool, 0, 3*len(p.dirty))
 	slices.SortFunc(p.dirty, func(a, b *patient) int { return cmp.Compare(a.f.ID, b.f.ID) })
 	for _, ps := range p.dirty {
 		if !ps.f.Enrolled {
@@ -699,18 +698,17 @@ func (p *Projection) jobs(ctx context.Context, loc *time.Location) ([]job, error
 		for _, m := range ms {
 			if ps.restored {
 				if err := p.readBackBilled(ctx, ps, m); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
-			isNew := false
-			if !slices.Contains(ps.written, m) {
-				isNew = !ps.restored
+			written := slices.Contains(ps.written, m)
+			if !written {
 				ps.written = append(ps.written, m)
 			}
-			jobs = append(jobs, job{ps, m, isNew})
+			jobs, isNew = append(jobs, job{ps, m}), append(isNew, !written && !ps.restored)
 		}
 	}
-	return jobs, nil
+	return jobs, isNew, nil
 }
 
 // readBackBilled restores the billed state of a month billed before the
